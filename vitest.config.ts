@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // the JSON report feeds the closing "N passed, N failed" line of .ci/run
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
+  },
+});
