@@ -126,6 +126,7 @@ export function updateToJson(msg: UpdateMessage): Json {
   const eor = endOfRibFamily(msg);
   if (eor !== undefined) j.endOfRib = familyName(eor >> 8, eor & 255);
   if (msg.problems) j.problems = msg.problems.map(problemToJson);
+  if (msg.ignoredAttributes) j.ignoredAttributes = [...msg.ignoredAttributes];
   return j;
 }
 

@@ -17,13 +17,16 @@ import type { ByteWriter } from './writer.js';
 export const HEADER_LENGTH = 19;
 export const MARKER_LENGTH = 16;
 
-/** Smallest legal length of each message type (RFC 4271 4.1, RFC 2918 3). */
+/**
+ * Smallest legal length of each message type (RFC 4271 4.1). ROUTE-REFRESH has none here: any length
+ * other than 23 is its own error, 7/1 (RFC 7313 5), reported by its decoder.
+ */
 export const MIN_LENGTH: Readonly<Record<number, number>> = {
   [MessageType.OPEN]: 29,
   [MessageType.UPDATE]: 23,
   [MessageType.NOTIFICATION]: 21,
   [MessageType.KEEPALIVE]: 19,
-  [MessageType.ROUTE_REFRESH]: 23,
+  [MessageType.ROUTE_REFRESH]: 19,
 };
 
 export interface Header {

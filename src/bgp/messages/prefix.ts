@@ -56,7 +56,7 @@ export function parseIpv4Prefix(s: string, lenient = false): Ipv4Key | undefined
   const addr = parseIpv4(slash < 0 ? s : s.slice(0, slash));
   if (addr === undefined) return undefined;
   const lenText = slash < 0 ? '32' : s.slice(slash + 1);
-  if (!/^\d{1,2}$/.test(lenText)) return undefined;
+  if (!/^(0|[1-9]\d?)$/.test(lenText)) return undefined;
   const len = Number(lenText);
   if (len > 32) return undefined;
   if (!lenient && (addr & ~ipv4Mask(len)) >>> 0 !== 0) return undefined;
@@ -193,7 +193,7 @@ export function parseIpv6Prefix(s: string, lenient = false): Ipv6Key | undefined
   const bytes = parseIpv6(slash < 0 ? s : s.slice(0, slash));
   if (!bytes) return undefined;
   const lenText = slash < 0 ? '128' : s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
+  if (!/^(0|[1-9]\d{0,2})$/.test(lenText)) return undefined;
   const len = Number(lenText);
   if (len > 128) return undefined;
   const key = ipv6KeyFromBytes(bytes, 0, len);

@@ -24,7 +24,7 @@ import {
   decodeAttributes,
   encodeAttributes,
 } from './attributes/table.js';
-import type { MpUnreach, PathAttributes } from './attributes/types.js';
+import type { DecodingAttributes, MpUnreach, PathAttributes } from './attributes/types.js';
 import { type CodecContext, DEFAULT_CONTEXT, hasAddPath } from './context.js';
 import { UpdateMessageError } from './errors.js';
 import { Afi, AS_TRANS, AttrType, IPV4_UNICAST, Safi, UpdateMessageSubcode } from './iana.js';
@@ -44,6 +44,8 @@ export interface UpdateMessage {
    * this UPDATE must be handled as withdrawn; `discard` problems name attributes that were dropped.
    */
   readonly problems?: readonly AttributeProblem[];
+  /** Set by decoding: codes of unrecognized optional non-transitive attributes, quietly ignored. */
+  readonly ignoredAttributes?: readonly number[];
 }
 
 export type { AttributeProblem };
@@ -89,11 +91,12 @@ export function decodeUpdate(r: ByteReader, ctx: CodecContext = DEFAULT_CONTEXT)
 
   const saveEnd = r.end;
   r.end = nlriStart;
-  const { attributes, problems: found } =
-    attrLen === 0 ? { attributes: {}, problems: undefined } : decodeAttributes(r, ctx);
+  const decoded = attrLen === 0 ? undefined : decodeAttributes(r, ctx);
+  const attributes: DecodingAttributes = decoded?.attributes ?? {};
+  const ignored = decoded?.ignored;
   r.end = saveEnd;
   r.pos = saveEnd;
-  let problems = found;
+  let problems = decoded?.problems;
 
   // RFC 6793 4.2.3: from a 2-octet speaker, AS4_AGGREGATOR and AS4_PATH count only when AGGREGATOR
   // (if any) carries AS_TRANS; then they replace what the 2-octet attributes could not hold.
@@ -138,9 +141,13 @@ export function decodeUpdate(r: ByteReader, ctx: CodecContext = DEFAULT_CONTEXT)
     }
   }
 
-  return problems
-    ? { type: 'update', withdrawn, attributes, nlri, problems }
-    : { type: 'update', withdrawn, attributes, nlri };
+  const msg: UpdateMessage = { type: 'update', withdrawn, attributes, nlri };
+  if (problems === undefined && ignored === undefined) return msg;
+  return {
+    ...msg,
+    ...(problems !== undefined ? { problems } : {}),
+    ...(ignored !== undefined ? { ignoredAttributes: ignored } : {}),
+  };
 }
 
 /** Whether a problem was already recorded for the attribute `code` (so it is not also "missing"). */
@@ -165,6 +172,8 @@ export function encodeUpdate(msg: UpdateMessage, w: ByteWriter, ctx: CodecContex
  * UPDATE whose only attribute is an empty MP_UNREACH_NLRI. Returns the family key, or undefined.
  */
 export function endOfRibFamily(msg: UpdateMessage): number | undefined {
+  // an UPDATE whose attributes were dropped on the way in is no End-of-RIB, however empty it looks
+  if (msg.problems !== undefined || msg.ignoredAttributes !== undefined) return undefined;
   if (msg.withdrawn.prefixes.length > 0 || msg.nlri.prefixes.length > 0) return undefined;
   const a = msg.attributes;
   const keys = Object.keys(a);

@@ -15,7 +15,7 @@ export class ByteWriter {
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.bytes.length) return;
-    let cap = this.bytes.length * 2;
+    let cap = Math.max(64, this.bytes.length * 2);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.bytes.subarray(0, this.pos));

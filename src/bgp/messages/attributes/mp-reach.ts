@@ -118,6 +118,13 @@ export const mpReach: AttrEntry = {
   flags: AttrFlag.OPTIONAL,
   onError: 'reset',
   decode(r, out, ctx) {
+    if (r.remaining < 4) {
+      throw malformed(
+        UpdateMessageSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+        `MP_REACH_NLRI of ${r.remaining} bytes is truncated`,
+        r.end,
+      );
+    }
     const afi = r.u16('AFI');
     const safi = r.u8('SAFI');
     const nhLen = r.u8('next hop length');

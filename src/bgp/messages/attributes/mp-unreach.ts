@@ -6,9 +6,10 @@
 // of its family (RFC 4724 2). Malformed: session reset, 3/9 (RFC 4760 7, RFC 7606 7.12).
 
 import { type CodecContext, hasAddPath } from '../context.js';
-import { AttrFlag, AttrType } from '../iana.js';
+import { AttrFlag, AttrType, UpdateMessageSubcode } from '../iana.js';
 import { writePrefixes } from '../nlri.js';
 import type { ByteWriter } from '../writer.js';
+import { malformed } from './common.js';
 import { decodeMpPrefixes, isUnicast } from './mp-reach.js';
 import type { AttrEntry, MpUnreach } from './types.js';
 
@@ -32,6 +33,13 @@ export const mpUnreach: AttrEntry = {
   flags: AttrFlag.OPTIONAL,
   onError: 'reset',
   decode(r, out, ctx) {
+    if (r.remaining < 3) {
+      throw malformed(
+        UpdateMessageSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+        `MP_UNREACH_NLRI of ${r.remaining} bytes is truncated`,
+        r.end,
+      );
+    }
     const afi = r.u16('AFI');
     const safi = r.u8('SAFI');
     out.mpUnreach = isUnicast(afi, safi)

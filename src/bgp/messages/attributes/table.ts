@@ -71,6 +71,8 @@ export interface AttributeProblem {
 export interface DecodedAttributes {
   readonly attributes: DecodingAttributes;
   readonly problems: AttributeProblem[] | undefined;
+  /** Codes of unrecognized optional non-transitive attributes, quietly ignored (RFC 4271 9). */
+  readonly ignored: number[] | undefined;
 }
 
 const OT = AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE;
@@ -89,6 +91,7 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
   const out: DecodingAttributes = {};
   let problems: AttributeProblem[] | undefined;
   let unknown: RawAttribute[] | undefined;
+  let ignored: number[] | undefined;
   let seen0 = 0; // codes 0..31
   let seen1 = 0; // codes 32..63
   let seenHigh: Set<number> | undefined;
@@ -209,6 +212,9 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
           code,
           value: bytes.slice(valueStart, valueEnd),
         });
+      } else {
+        ignored ??= [];
+        ignored.push(code);
       }
       continue;
     }
@@ -256,7 +262,7 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
   }
   r.pos = end;
   if (unknown) out.unknown = unknown;
-  return { attributes: out, problems };
+  return { attributes: out, problems, ignored };
 }
 
 /** Starts an attribute with a 2-octet length; `endAttribute` shrinks it to 1 octet when it fits. */
