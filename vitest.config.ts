@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
+    maxWorkers: 2,
     hookTimeout: 60_000,
     // the JSON report feeds the closing "N passed, N failed" line of .ci/run
     reporters: ['default', 'json'],

@@ -89,7 +89,10 @@ export function decodeInputs(inputs: readonly string[], ctx: CodecContext): Deco
       }
       base += m.length;
     }
-    if (framer.buffered > 0) {
+    if (framer.error) {
+      // whole messages came before a bad header: they were printed, now the error
+      errors.push(describe(framer.error, where, 0));
+    } else if (framer.buffered > 0) {
       errors.push(
         `${where}: Message Header Error / Bad Message Length (1/2) at byte ${base}: ` +
           `${framer.buffered} bytes after the last whole message (truncated input)`,

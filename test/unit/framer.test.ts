@@ -36,10 +36,14 @@ function expectMessages(got: readonly Uint8Array[], label: string): void {
   }
 }
 
-/** The error push() throws for these chunks (fed in order). */
+/**
+ * The header error these chunks (fed in order) stop the framer with: thrown by push(), or, when whole
+ * messages came before it in the same chunk, kept in `error` and thrown by the next push.
+ */
 function pushError(f: Framer, ...chunks: Uint8Array[]): BgpError {
   return thrownBgpError(() => {
     for (const c of chunks) f.push(c);
+    if (f.error) f.push(new Uint8Array(0));
   });
 }
 

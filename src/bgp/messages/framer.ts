@@ -1,7 +1,8 @@
 // Framer: cuts a TCP byte stream into BGP messages. Synchronous: push bytes, get whole messages.
 // The header is checked as soon as its 19 bytes are in (marker, length bounds, type), so a bad length
-// fails at once instead of waiting for bytes it promises (RFC 4271 6.1 and BIRD's bgp_rx). After an
-// error the framer stays failed: the session must close.
+// fails at once instead of waiting for bytes it promises (RFC 4271 6.1 and BIRD's bgp_rx). Messages
+// that came before a bad header are still returned (the peer's NOTIFICATION saying why it closes, say);
+// after an error the framer stays failed and the session must close.
 
 import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH } from './context.js';
 import type { BgpError } from './errors.js';
@@ -31,20 +32,38 @@ export class Framer {
     return this.partialLen;
   }
 
+  /** The header error that stopped this framer, if any: check it after handling what `push` returned. */
+  get error(): BgpError | undefined {
+    return this.failed;
+  }
+
   /**
    * Adds bytes from the stream and returns every message now complete (header included). A message
    * that lay whole inside `chunk` is a view of it (no copy); one that spanned chunks is a fresh
-   * buffer. Throws a MessageHeaderError on a bad header, its offset the stream offset of the field.
+   * buffer. A bad header throws a MessageHeaderError (its offset the stream offset of the field), unless
+   * whole messages came before it in this chunk: then those are returned, `error` is set, and the next
+   * push throws it.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failed) throw this.failed;
     const out: Uint8Array[] = [];
+    try {
+      this.frame(chunk, out);
+    } catch (e) {
+      if (out.length === 0) throw e;
+      this.partial = undefined;
+      this.partialLen = 0;
+    }
+    return out;
+  }
+
+  private frame(chunk: Uint8Array, out: Uint8Array[]): void {
     const base = this.streamPos;
     this.streamPos += chunk.length;
     let pos = 0;
     if (this.partial) {
       pos = this.fillPartial(chunk, base, out);
-      if (this.partial) return out;
+      if (this.partial) return;
     }
     const end = chunk.length;
     while (end - pos >= HEADER_LENGTH) {
@@ -59,7 +78,6 @@ export class Framer {
       this.partialNeed = HEADER_LENGTH;
       this.fillPartial(chunk.subarray(pos), base + pos, out);
     }
-    return out;
   }
 
   /** Copies from `src` into the partial message; returns how many bytes of `src` it took. */

@@ -16,6 +16,7 @@ import type { ByteWriter } from './writer.js';
 
 export const HEADER_LENGTH = 19;
 export const MARKER_LENGTH = 16;
+const MAX_OPEN_LENGTH = 4096;
 
 /**
  * Smallest legal length of each message type (RFC 4271 4.1). ROUTE-REFRESH has none here: any length
@@ -68,10 +69,15 @@ export function checkHeader(bytes: Uint8Array, off: number, maxLength: number): 
       18,
     );
   }
-  if (length < min || (type === MessageType.KEEPALIVE && length !== HEADER_LENGTH)) {
+  // RFC 8654 4: OPEN and KEEPALIVE keep the 4096-octet limit even with extended messages.
+  if (
+    length < min ||
+    (type === MessageType.KEEPALIVE && length !== HEADER_LENGTH) ||
+    (type === MessageType.OPEN && length > MAX_OPEN_LENGTH)
+  ) {
     throw new MessageHeaderError(
       Sub.BAD_MESSAGE_LENGTH,
-      `length ${length} is too short for message type ${type}`,
+      `length ${length} is invalid for message type ${type}`,
       u16Data(length),
       16,
     );

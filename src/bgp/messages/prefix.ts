@@ -29,21 +29,33 @@ export function formatIpv4(addr: number): string {
   return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
 }
 
-const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** A dotted quad as a uint32, or undefined when it is not one. */
+/** A dotted quad as a uint32, or undefined when it is not one (no leading zeros, no spaces). */
 export function parseIpv4(s: string): number | undefined {
-  const m = IPV4_RE.exec(s);
-  if (!m) return undefined;
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
   let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i]!;
-    if (part.length > 1 && part[0] === '0') return undefined;
-    const o = Number(part);
-    if (o > 255) return undefined;
-    v = v * 256 + o;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      v = v * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // leading zero
+      octet = octet * 10 + (c - 48);
+      if (octet > 255) return undefined;
+      digits++;
+    } else {
+      return undefined;
+    }
   }
-  return v;
+  if (dots !== 3 || digits === 0) return undefined;
+  return v * 256 + octet;
 }
 
 export function formatIpv4Key(key: Ipv4Key): string {
@@ -65,21 +77,43 @@ export function parseIpv4Prefix(s: string, lenient = false): Ipv4Key | undefined
 
 // ---- IPv6 ----
 
+/** Group masks: V6_GROUP_MASK[len * 8 + g] keeps the network bits of 16-bit group g of a /len. */
+const V6_GROUP_MASK: Uint16Array = (() => {
+  const t = new Uint16Array(129 * 8);
+  for (let len = 0; len <= 128; len++) {
+    for (let g = 0; g < 8; g++) {
+      const bits = Math.max(0, Math.min(16, len - g * 16));
+      t[len * 8 + g] = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    }
+  }
+  return t;
+})();
+
 /** Builds the key of the prefix whose first ceil(len/8) bytes start at `bytes[off]`. */
 export function ipv6KeyFromBytes(bytes: Uint8Array, off: number, len: number): Ipv6Key {
+  const m = len * 8;
+  if (off + 16 <= bytes.length) {
+    // bytes past the prefix belong to whatever follows; the masks zero them
+    return String.fromCharCode(
+      ((bytes[off]! << 8) | bytes[off + 1]!) & V6_GROUP_MASK[m]!,
+      ((bytes[off + 2]! << 8) | bytes[off + 3]!) & V6_GROUP_MASK[m + 1]!,
+      ((bytes[off + 4]! << 8) | bytes[off + 5]!) & V6_GROUP_MASK[m + 2]!,
+      ((bytes[off + 6]! << 8) | bytes[off + 7]!) & V6_GROUP_MASK[m + 3]!,
+      ((bytes[off + 8]! << 8) | bytes[off + 9]!) & V6_GROUP_MASK[m + 4]!,
+      ((bytes[off + 10]! << 8) | bytes[off + 11]!) & V6_GROUP_MASK[m + 5]!,
+      ((bytes[off + 12]! << 8) | bytes[off + 13]!) & V6_GROUP_MASK[m + 6]!,
+      ((bytes[off + 14]! << 8) | bytes[off + 15]!) & V6_GROUP_MASK[m + 7]!,
+      len,
+    );
+  }
+  // near the end of the buffer: read only the prefix's own bytes
   const nbytes = (len + 7) >> 3;
   const g = [0, 0, 0, 0, 0, 0, 0, 0];
   for (let i = 0; i < nbytes; i++) {
     const b = bytes[off + i]!;
     g[i >> 1] |= i & 1 ? b : b << 8;
   }
-  // zero the host bits of the last (partial) group
-  if (len < 128) {
-    const gi = len >> 4;
-    const keep = len & 15;
-    g[gi] &= keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff;
-    for (let i = gi + 1; i < 8; i++) g[i] = 0;
-  }
+  for (let i = 0; i < 8; i++) g[i] &= V6_GROUP_MASK[m + i]!;
   return String.fromCharCode(g[0]!, g[1]!, g[2]!, g[3]!, g[4]!, g[5]!, g[6]!, g[7]!, len);
 }
 

@@ -117,27 +117,16 @@ export function decodeUpdate(r: ByteReader, ctx: CodecContext = DEFAULT_CONTEXT)
     nlri.prefixes.length > 0 ||
     (mp !== undefined && (mp.kind === 'opaque' ? mp.nlri.length > 0 : mp.nlri.prefixes.length > 0));
   if (announces) {
-    const missing = (code: number): void => {
-      problems ??= [];
-      problems.push({
-        action: 'withdraw',
-        error: new UpdateMessageError(
-          UpdateMessageSubcode.MISSING_WELL_KNOWN_ATTRIBUTE,
-          `missing well-known attribute ${attributeName(code)}`,
-          new Uint8Array([code]),
-          attrStart - 2,
-          'withdraw',
-        ),
-      });
-    };
-    if (attributes.origin === undefined && !hasProblem(problems, AttrType.ORIGIN)) missing(AttrType.ORIGIN);
-    if (attributes.asPath === undefined && !hasProblem(problems, AttrType.AS_PATH)) missing(AttrType.AS_PATH);
+    if (attributes.origin === undefined && !hasProblem(problems, AttrType.ORIGIN))
+      problems = missing(problems, AttrType.ORIGIN, attrStart);
+    if (attributes.asPath === undefined && !hasProblem(problems, AttrType.AS_PATH))
+      problems = missing(problems, AttrType.AS_PATH, attrStart);
     if (
       nlri.prefixes.length > 0 &&
       attributes.nextHop === undefined &&
       !hasProblem(problems, AttrType.NEXT_HOP)
     ) {
-      missing(AttrType.NEXT_HOP);
+      problems = missing(problems, AttrType.NEXT_HOP, attrStart);
     }
   }
 
@@ -148,6 +137,26 @@ export function decodeUpdate(r: ByteReader, ctx: CodecContext = DEFAULT_CONTEXT)
     ...(problems !== undefined ? { problems } : {}),
     ...(ignored !== undefined ? { ignoredAttributes: ignored } : {}),
   };
+}
+
+/** RFC 7606 3.d: records a missing well-known attribute (data: its type code). */
+function missing(
+  problems: AttributeProblem[] | undefined,
+  code: number,
+  attrStart: number,
+): AttributeProblem[] {
+  const list = problems ?? [];
+  list.push({
+    action: 'withdraw',
+    error: new UpdateMessageError(
+      UpdateMessageSubcode.MISSING_WELL_KNOWN_ATTRIBUTE,
+      `missing well-known attribute ${attributeName(code)}`,
+      new Uint8Array([code]),
+      attrStart - 2,
+      'withdraw',
+    ),
+  });
+  return list;
 }
 
 /** Whether a problem was already recorded for the attribute `code` (so it is not also "missing"). */

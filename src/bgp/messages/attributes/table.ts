@@ -82,6 +82,31 @@ function valueOverrun(detail: string, offset: number): UpdateMessageError {
 }
 
 /**
+ * Records an error that does not reset the session, with the attribute as data; throws the one that
+ * does (the session resets with this NOTIFICATION).
+ */
+function addProblem(
+  problems: AttributeProblem[] | undefined,
+  bytes: Uint8Array,
+  action: UpdateErrorAction,
+  err: UpdateMessageError,
+  attrStart: number,
+  attrEnd: number,
+): AttributeProblem[] {
+  const e = new UpdateMessageError(
+    err.subcode,
+    err.message,
+    bytes.slice(attrStart, attrEnd),
+    err.offset,
+    action,
+  );
+  if (action === 'reset') throw e;
+  const list = problems ?? [];
+  list.push({ action, error: e });
+  return list;
+}
+
+/**
  * Decodes the path attributes in r[pos, end). Throws the UpdateMessageError of a session reset;
  * anything milder is returned as a problem with the attributes that survived.
  */
@@ -96,32 +121,6 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
   let seen1 = 0; // codes 32..63
   let seenHigh: Set<number> | undefined;
   const value = new ByteReader(bytes, valueOverrun, 0, 0, r.view);
-  const problem = (
-    action: UpdateErrorAction,
-    err: UpdateMessageError,
-    attrStart: number,
-    attrEnd: number,
-  ): void => {
-    if (action === 'reset') {
-      throw new UpdateMessageError(
-        err.subcode,
-        err.message,
-        bytes.slice(attrStart, attrEnd),
-        err.offset,
-        'reset',
-      );
-    }
-    const e = new UpdateMessageError(
-      err.subcode,
-      err.message,
-      bytes.slice(attrStart, attrEnd),
-      err.offset,
-      action,
-    );
-    problems ??= [];
-    problems.push({ action, error: e });
-  };
-
   let pos = r.pos;
   while (pos < end) {
     const start = pos;
@@ -130,7 +129,10 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
     const flags = bytes[pos]!;
     const headerLen = flags & AttrFlag.EXTENDED_LENGTH ? 4 : 3;
     if (end - pos < headerLen) {
-      problem(
+      problems = addProblem(
+        problems,
+        bytes,
+
         'withdraw',
         new UpdateMessageError(
           UpdateMessageSubcode.MALFORMED_ATTRIBUTE_LIST,
@@ -148,7 +150,10 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
     const valueStart = pos + headerLen;
     const valueEnd = valueStart + len;
     if (valueEnd > end) {
-      problem(
+      problems = addProblem(
+        problems,
+        bytes,
+
         'withdraw',
         new UpdateMessageError(
           UpdateMessageSubcode.ATTRIBUTE_LENGTH_ERROR,
@@ -187,7 +192,7 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
       if (code === AttrType.MP_REACH_NLRI || code === AttrType.MP_UNREACH_NLRI) {
         throw new UpdateMessageError(err.subcode, err.message, undefined, start, 'reset');
       }
-      problem('discard', err, start, valueEnd);
+      problems = addProblem(problems, bytes, 'discard', err, start, valueEnd);
       continue;
     }
 
@@ -222,7 +227,10 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
     // RFC 7606 3.c: Optional or Transitive bits in conflict with the attribute's definition: the
     // attribute is malformed, and handled as that attribute's errors are.
     if ((flags & OT) !== entry.flags) {
-      problem(
+      problems = addProblem(
+        problems,
+        bytes,
+
         entry.onError,
         new UpdateMessageError(
           UpdateMessageSubcode.ATTRIBUTE_FLAGS_ERROR,
@@ -242,12 +250,15 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
       entry.decode(value, out, ctx);
     } catch (e) {
       if (!(e instanceof UpdateMessageError)) throw e;
-      problem(entry.onError, e, start, valueEnd);
+      problems = addProblem(problems, bytes, entry.onError, e, start, valueEnd);
       continue;
     }
     // A decoder that leaves bytes unread has found a length that disagrees with its content.
     if (value.pos !== valueEnd) {
-      problem(
+      problems = addProblem(
+        problems,
+        bytes,
+
         entry.onError,
         new UpdateMessageError(
           UpdateMessageSubcode.ATTRIBUTE_LENGTH_ERROR,

@@ -1,0 +1,68 @@
+// A tiny timing harness for the benchmarks in bench/: warm up, then time repetitions with
+// process.hrtime.bigint() and report the median. Each run returns a number computed from the work it
+// did (a count or a checksum); the harness compares it with the expected value on every run, so the
+// JIT cannot drop the work and a run that did less than it should fails loudly.
+
+export interface MeasureOptions {
+  /** Untimed runs first, so the JIT has compiled the hot paths. */
+  readonly warmup: number;
+  /** Timed runs; the median is reported. */
+  readonly reps: number;
+}
+
+export interface Measurement {
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Every timed run, in order. */
+  readonly samplesMs: readonly number[];
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Runs `run` warmup + reps times; every run must return `expect`. */
+export function measure(name: string, run: () => number, expect: number, opts: MeasureOptions): Measurement {
+  const check = (got: number): void => {
+    if (got !== expect) throw new Error(`${name}: a run returned ${got}, expected ${expect}`);
+  };
+  for (let i = 0; i < opts.warmup; i++) check(run());
+  const samplesMs: number[] = [];
+  for (let i = 0; i < opts.reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const got = run();
+    const t1 = process.hrtime.bigint();
+    check(got);
+    samplesMs.push(Number(t1 - t0) / 1e6);
+  }
+  return {
+    medianMs: median(samplesMs),
+    minMs: Math.min(...samplesMs),
+    maxMs: Math.max(...samplesMs),
+    samplesMs,
+  };
+}
+
+/** 12345678 -> "12.35 M". */
+export function si(v: number): string {
+  if (v >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(2)} k`;
+  return v.toFixed(2);
+}
+
+/** A plain-text table; numbers right-aligned, text left-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const right = (i: number): boolean => rows.length > 0 && rows.every((r) => /^[\d.,-]/.test(r[i] ?? ''));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (right(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
