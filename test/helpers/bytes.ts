@@ -35,7 +35,7 @@ function bytesOf(v: string | Uint8Array): Uint8Array {
   return typeof v === 'string' ? hex(v) : v;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -14,6 +14,8 @@ import {
   Framer,
   MessageHeaderError,
 } from '../../src/bgp/messages/index.js';
+import { concat } from '../helpers/bytes.js';
+import { splitAt } from '../helpers/stream.js';
 import {
   type AnyMessage,
   bytes,
@@ -57,16 +59,6 @@ const message: fc.Arbitrary<AnyMessage> = fc.oneof(
   { weight: 3, arbitrary: simpleUpdate },
 );
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Where to cut a stream: a few random places, or after every byte (as pg-protocol's tests do). */
 const cuts: fc.Arbitrary<number[] | 'every-byte'> = fc.oneof(
   { weight: 20, arbitrary: fc.array(fc.nat(), { maxLength: 12 }) },
@@ -77,15 +69,10 @@ const cuts: fc.Arbitrary<number[] | 'every-byte'> = fc.oneof(
 function chunks(stream: Uint8Array, where: number[] | 'every-byte'): Uint8Array[] {
   if (where === 'every-byte')
     return Array.from({ length: stream.length }, (_, i) => stream.subarray(i, i + 1));
-  const at = where.map((p) => p % (stream.length + 1)).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of at) {
-    out.push(stream.subarray(from, p));
-    from = p;
-  }
-  out.push(stream.subarray(from));
-  return out;
+  return splitAt(
+    stream,
+    where.map((p) => p % (stream.length + 1)).sort((a, b) => a - b),
+  );
 }
 
 // ---- a reference reading of the stream, independent of header.ts ----
