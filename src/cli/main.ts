@@ -1,20 +1,13 @@
 #!/usr/bin/env node
 // The `tern` command.
 
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import type { LogLevel } from '../log.js';
+import { ternVersion } from '../version.js';
+import { runCheck } from './check.js';
 import { contextFromOptions, type DecodeOptions, decodeInputs } from './decode.js';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { runDaemon } from './run.js';
+import { controlRequest, DEFAULT_SOCKET, formatShow } from './show.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -28,7 +21,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .name('tern')
     .description('A BGP speaker and route reflector for Calico-style networks')
-    .version(version());
+    .version(ternVersion());
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -49,6 +42,61 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
       for (const e of errors) process.stderr.write(`tern decode: ${e}\n`);
       if (errors.length > 0) code = 1;
+    });
+
+  program
+    .command('run')
+    .description('run the BGP daemon')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
+    .option('--log-level <level>', "trace|debug|info|warn|error (default: the config file's log.level)")
+    .option('--watch <seconds>', 'poll the config file for changes every N seconds (0: only on SIGHUP)', '2')
+    .action(async (opts: { config: string; logLevel?: LogLevel; watch: string }) => {
+      code = await runDaemon({
+        config: opts.config,
+        ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+        watch: Number(opts.watch),
+      });
+    });
+
+  program
+    .command('check')
+    .description('validate a configuration file and print the effective peers')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--json', 'print the effective configuration as JSON')
+    .action((opts: { config: string; json?: boolean }) => {
+      code = runCheck(
+        opts.config,
+        (s) => process.stdout.write(`${s}\n`),
+        (s) => process.stderr.write(`${s}\n`),
+        opts.json === true,
+      );
+    });
+
+  program
+    .command('show')
+    .description('ask the running daemon: protocols, neighbors, routes or status')
+    .argument('<what>', 'protocols | neighbors | routes | status')
+    .option('-s, --socket <path>', 'control socket of the daemon', DEFAULT_SOCKET)
+    .option('--peer <name|address>', 'only this peer (neighbors, routes)')
+    .option('--json', 'print the JSON the daemon sent')
+    .action(async (what: string, opts: { socket: string; peer?: string; json?: boolean }) => {
+      const known = ['protocols', 'neighbors', 'routes', 'status'];
+      if (!known.includes(what)) {
+        process.stderr.write(`tern show: unknown "${what}" (expected ${known.join(', ')})\n`);
+        code = 2;
+        return;
+      }
+      try {
+        const result = await controlRequest(
+          opts.socket,
+          `show ${what}`,
+          opts.peer ? { peer: opts.peer } : {},
+        );
+        process.stdout.write(`${opts.json ? JSON.stringify(result, null, 2) : formatShow(what, result)}\n`);
+      } catch (e) {
+        process.stderr.write(`tern show: ${e instanceof Error ? e.message : String(e)}\n`);
+        code = 1;
+      }
     });
 
   try {

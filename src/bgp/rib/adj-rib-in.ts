@@ -1,0 +1,120 @@
+// Adj-RIB-In: the routes one peer announced to us, as received (RFC 4271 3.2), per family. Pure data:
+// `apply` takes a decoded UPDATE and reports what changed. Routes from one UPDATE share one attribute
+// object (the UPDATE's attributes with the next hop of their family filled in, MP_* removed).
+
+import type { MpReachUnicast, PathAttributes } from '../messages/attributes/types.js';
+import { familyKey, IPV4_UNICAST } from '../messages/iana.js';
+import type { PrefixList } from '../messages/nlri.js';
+import { treatAsWithdraw, type UpdateMessage } from '../messages/update.js';
+
+/** Attributes of a stored route: no MP_REACH/MP_UNREACH; `nextHop` is that of the route's family. */
+export interface RouteAttributes extends Omit<PathAttributes, 'mpReach' | 'mpUnreach' | 'nextHop'> {
+  readonly nextHop: string;
+  readonly linkLocalNextHop?: string;
+}
+
+export interface AdjRibInRoute {
+  readonly family: number;
+  /** Ipv4Key (number) or Ipv6Key (string), see prefix.ts. */
+  readonly prefix: number | string;
+  readonly pathId?: number;
+  readonly attributes: RouteAttributes;
+}
+
+export interface ApplyResult {
+  readonly announced: number;
+  readonly withdrawn: number;
+  /** RFC 7606 treat-as-withdraw: the UPDATE's announcements were taken as withdrawals. */
+  readonly treatedAsWithdraw: boolean;
+}
+
+function routeKey(prefix: number | string, pathId: number | undefined): number | string {
+  return pathId === undefined ? prefix : `${prefix}#${pathId}`;
+}
+
+function withoutMp(a: PathAttributes, nextHop: string, linkLocal?: string): RouteAttributes {
+  const { mpReach: _r, mpUnreach: _u, nextHop: _n, ...rest } = a;
+  return linkLocal === undefined ? { ...rest, nextHop } : { ...rest, nextHop, linkLocalNextHop: linkLocal };
+}
+
+export class AdjRibIn {
+  private readonly tables = new Map<number, Map<number | string, AdjRibInRoute>>();
+
+  private table(family: number): Map<number | string, AdjRibInRoute> {
+    let t = this.tables.get(family);
+    if (!t) {
+      t = new Map();
+      this.tables.set(family, t);
+    }
+    return t;
+  }
+
+  /** The routes held, of one family or all. */
+  routes(family?: number): AdjRibInRoute[] {
+    if (family !== undefined) return [...(this.tables.get(family)?.values() ?? [])];
+    return [...this.tables.values()].flatMap((t) => [...t.values()]);
+  }
+
+  count(family?: number): number {
+    if (family !== undefined) return this.tables.get(family)?.size ?? 0;
+    let n = 0;
+    for (const t of this.tables.values()) n += t.size;
+    return n;
+  }
+
+  clear(): void {
+    this.tables.clear();
+  }
+
+  private withdraw(family: number, list: PrefixList): number {
+    const t = this.tables.get(family);
+    if (!t) return 0;
+    let n = 0;
+    const ids = list.pathIds;
+    for (let i = 0; i < list.prefixes.length; i++) {
+      if (t.delete(routeKey(list.prefixes[i]!, ids?.[i]))) n++;
+    }
+    return n;
+  }
+
+  private announce(family: number, list: PrefixList, attributes: RouteAttributes): number {
+    const t = this.table(family);
+    const ids = list.pathIds;
+    for (let i = 0; i < list.prefixes.length; i++) {
+      const prefix = list.prefixes[i]!;
+      const pathId = ids?.[i];
+      const route: AdjRibInRoute =
+        pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes };
+      t.set(routeKey(prefix, pathId), route);
+    }
+    return list.prefixes.length;
+  }
+
+  /** Applies one UPDATE (withdrawals first, then announcements; replacement is implicit). */
+  apply(update: UpdateMessage): ApplyResult {
+    const a = update.attributes;
+    let withdrawn = this.withdraw(IPV4_UNICAST, update.withdrawn);
+    if (a.mpUnreach?.kind === 'unicast') {
+      withdrawn += this.withdraw(familyKey(a.mpUnreach.afi, a.mpUnreach.safi), a.mpUnreach.withdrawn);
+    }
+    const reach: MpReachUnicast | undefined = a.mpReach?.kind === 'unicast' ? a.mpReach : undefined;
+    if (treatAsWithdraw(update)) {
+      withdrawn += this.withdraw(IPV4_UNICAST, update.nlri);
+      if (reach) withdrawn += this.withdraw(familyKey(reach.afi, reach.safi), reach.nlri);
+      return { announced: 0, withdrawn, treatedAsWithdraw: true };
+    }
+    let announced = 0;
+    if (update.nlri.prefixes.length > 0 && a.nextHop !== undefined) {
+      announced += this.announce(IPV4_UNICAST, update.nlri, withoutMp(a, a.nextHop));
+    }
+    if (reach && reach.nlri.prefixes.length > 0) {
+      // the family is that of the NLRI (RFC 8950 lets IPv4 NLRI carry an IPv6 next hop)
+      announced += this.announce(
+        familyKey(reach.afi, reach.safi),
+        reach.nlri,
+        withoutMp(a, reach.nextHop, reach.linkLocalNextHop),
+      );
+    }
+    return { announced, withdrawn, treatedAsWithdraw: false };
+  }
+}

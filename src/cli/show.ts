@@ -1,0 +1,139 @@
+// `tern show protocols|neighbors|routes|status [--json]`: asks the running daemon over its control
+// socket and prints a table (or the JSON as received).
+
+import { connect } from 'node:net';
+
+export const DEFAULT_SOCKET = '/var/run/tern/tern.ctl';
+
+/** Sends one request; resolves with the daemon's result or rejects with its error. */
+export function controlRequest(
+  socketPath: string,
+  command: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 5000,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let buf = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ command, args })}\n`));
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      try {
+        const reply = JSON.parse(buf.slice(0, nl)) as { ok: boolean; result?: unknown; error?: string };
+        if (reply.ok) resolve(reply.result);
+        else reject(new Error(reply.error ?? 'request failed'));
+      } catch {
+        reject(new Error('the daemon answered something that is not JSON'));
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const hint =
+        err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+          ? ` (is tern running? is ${socketPath} its control.socket? use -s <path>)`
+          : '';
+      reject(new Error(`cannot reach the daemon at ${socketPath}: ${err.message}${hint}`));
+    });
+  });
+}
+
+type Row = Record<string, unknown>;
+
+function cell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map(cell).join(' ');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** A plain text table with a heading; columns as [heading, key]. */
+export function table(rows: readonly Row[], columns: readonly (readonly [string, string])[]): string {
+  const text = rows.map((r) => columns.map(([, k]) => cell(r[k])));
+  const widths = columns.map(([h], i) => Math.max(h.length, ...text.map((t) => t[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map(([h]) => h)), ...text.map(line)].join('\n');
+}
+
+function durationText(seconds: unknown): string {
+  if (typeof seconds !== 'number') return '';
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
+  return d > 0 ? `${d}d ${hms}` : hms;
+}
+
+/** An AS path as BIRD prints it: sequences plain, {sets}, (confederation segments). */
+function asPathText(v: unknown): string {
+  if (!Array.isArray(v)) return '';
+  return v
+    .map((seg: { type?: string; asns?: number[] }) => {
+      const asns = (seg.asns ?? []).join(' ');
+      if (seg.type === 'set') return `{${asns}}`;
+      if (seg.type === 'confed-sequence') return `(${asns})`;
+      if (seg.type === 'confed-set') return `({${asns}})`;
+      return asns;
+    })
+    .join(' ');
+}
+
+/** Human-readable output of each `show` command. */
+export function formatShow(what: string, result: unknown): string {
+  switch (what) {
+    case 'protocols': {
+      const rows = (result as Row[]).map((r) => ({ ...r, for: durationText(r.sinceSeconds) }));
+      return table(rows, [
+        ['Name', 'name'],
+        ['Address', 'address'],
+        ['AS', 'asn'],
+        ['Type', 'type'],
+        ['State', 'state'],
+        ['Since', 'for'],
+        ['Rcvd', 'prefixesReceived'],
+        ['Sent', 'prefixesAdvertised'],
+        ['Info', 'info'],
+      ]);
+    }
+    case 'neighbors':
+      return (result as Row[])
+        .map((r) =>
+          Object.entries(r)
+            .map(([k, v]) => `  ${k}: ${cell(v)}`)
+            .join('\n')
+            .replace(/^ {2}/, ''),
+        )
+        .join('\n\n');
+    case 'routes':
+      return table(
+        (result as Row[]).map((r) => ({ ...r, asPath: asPathText(r.asPath) })),
+        [
+          ['Prefix', 'prefix'],
+          ['Peer', 'peer'],
+          ['Next hop', 'nextHop'],
+          ['AS path', 'asPath'],
+          ['Origin', 'origin'],
+          ['LocPref', 'localPref'],
+          ['MED', 'med'],
+          ['Communities', 'communities'],
+        ],
+      );
+    default:
+      return Object.entries(result as Row)
+        .map(([k, v]) => `${k}: ${cell(v)}`)
+        .join('\n');
+  }
+}

@@ -1,0 +1,119 @@
+// The resolved configuration the daemon runs on: defaults applied, every per-peer setting filled in (so the
+// speaker never looks at the globals), addresses and prefixes canonical, everything frozen.
+// The file format it comes from is described field by field in docs/config.md; load.ts builds it.
+
+export type FamilyName = 'ipv4-unicast' | 'ipv6-unicast';
+export type AddPathMode = 'off' | 'receive' | 'send' | 'both';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** Families in their canonical order; resolved `families` lists follow it. */
+export const FAMILY_NAMES: readonly FamilyName[] = ['ipv4-unicast', 'ipv6-unicast'];
+export const ADD_PATH_MODES: readonly AddPathMode[] = ['off', 'receive', 'send', 'both'];
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
+/** A prefix tern announces. */
+export interface OriginateRoute {
+  /** Canonical text: "10.244.1.0/26", "fd00:10:244:1::/122" (RFC 5952). */
+  readonly prefix: string;
+  readonly family: FamilyName;
+  /** RFC 1997 communities as uint32 (high 16 bits the AS), in the order given. */
+  readonly communities: readonly number[];
+  readonly localPref?: number;
+  readonly med?: number;
+}
+
+export interface GracefulRestartConfig {
+  readonly enabled: boolean;
+  /** Seconds, 1..4095 (the 12-bit Restart Time of RFC 4724). */
+  readonly restartTime: number;
+}
+
+export interface PeerConfig {
+  /** [A-Za-z0-9_]+, unique; the protocol name in `show protocols` (Calico: Mesh_10_0_0_2). */
+  readonly name: string;
+  /** Canonical: dotted quad or RFC 5952. */
+  readonly address: string;
+  readonly port: number;
+  /** The peer's AS. */
+  readonly asn: number;
+  /** The BGP Identifier sent in OPEN (the global routerId); here so that a change resets the session. */
+  readonly routerId: string;
+  /** Source address of the TCP connection; same family as `address`. */
+  readonly localAddress?: string;
+  /** The AS tern presents to this peer (peer `localAsn`, else the global `asn`). */
+  readonly localAsn: number;
+  readonly passive: boolean;
+  /** Seconds; 0 (no keepalives, no hold timer) or 3..65535. */
+  readonly holdTime: number;
+  /** Seconds; absent: one third of the negotiated hold time. */
+  readonly keepaliveTime?: number;
+  readonly connectRetryTime: number;
+  /** Idle hold time after an error: starts at [0], doubles on each further error, capped at [1]. */
+  readonly errorWaitTime: readonly [number, number];
+  /** Non-empty, canonical order, no duplicates. */
+  readonly families: readonly FamilyName[];
+  readonly addPath: AddPathMode;
+  readonly extendedMessage: boolean;
+  readonly gracefulRestart: GracefulRestartConfig;
+  /** asn === localAsn */
+  readonly ibgp: boolean;
+}
+
+export interface TernConfig {
+  readonly routerId: string;
+  readonly asn: number;
+  /** null: do not listen (outgoing connections only). */
+  readonly listen: { readonly address: string; readonly port: number } | null;
+  readonly control: { readonly socket: string };
+  readonly log: { readonly level: LogLevel };
+  /** Next hop for originated routes of a family when the session's own local address is of the other. */
+  readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
+  readonly originate: readonly OriginateRoute[];
+  readonly peers: readonly PeerConfig[];
+}
+
+export const DEFAULTS = {
+  asn: 64512,
+  listenAddress: '0.0.0.0',
+  port: 179,
+  holdTime: 90,
+  connectRetryTime: 5,
+  errorWaitTime: [5, 30] as readonly [number, number],
+  families: FAMILY_NAMES,
+  addPath: 'off' as AddPathMode,
+  extendedMessage: true,
+  gracefulRestart: { enabled: true, restartTime: 120 } as GracefulRestartConfig,
+  controlSocket: '/var/run/tern/tern.ctl',
+  logLevel: 'info' as LogLevel,
+} as const;
+
+/** Identifies a peer across reloads: address and port ("10.0.0.2:179", "[fd00::2]:179"). */
+export function peerKey(p: Pick<PeerConfig, 'address' | 'port'>): string {
+  return formatEndpoint(p.address, p.port);
+}
+
+/** "10.0.0.2:179", "[fd00::2]:179". */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * True when every setting of the two peers is the same (deep equality). On reload, a peer whose settings
+ * are the same keeps its session; any difference resets it.
+ */
+export function samePeerSettings(a: PeerConfig, b: PeerConfig): boolean {
+  return deepEqual(a, b);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}

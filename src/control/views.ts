@@ -1,0 +1,134 @@
+// What `tern show ...` reports, built from the running Speaker as plain JSON data.
+
+import { performance } from 'node:perf_hooks';
+import { attributesToJson } from '../bgp/json/update.js';
+import { familyName } from '../bgp/messages/iana.js';
+import { formatIpv4Key, formatIpv6Key } from '../bgp/messages/prefix.js';
+import type { Peer } from '../speaker/peer.js';
+import type { Speaker } from '../speaker/speaker.js';
+import type { ControlRequest } from './server.js';
+
+const familyText = (key: number): string => familyName(key >> 8, key & 255);
+
+function protocolView(peer: Peer): Record<string, unknown> {
+  const state = peer.state;
+  return {
+    name: peer.name,
+    address: peer.config.address,
+    port: peer.config.port,
+    asn: peer.config.asn,
+    localAsn: peer.config.localAsn,
+    type: peer.config.ibgp ? 'ibgp' : 'ebgp',
+    state,
+    since: new Date(peer.sinceWall).toISOString(),
+    sinceSeconds: Math.round((performance.now() - peer.since) / 1000),
+    info: state === 'Established' ? 'Established' : (peer.lastError ?? ''),
+    prefixesReceived: peer.adjRibIn.count(),
+    prefixesAdvertised: peer.prefixesAdvertised,
+  };
+}
+
+function neighborView(peer: Peer): Record<string, unknown> {
+  const n = peer.negotiated;
+  return {
+    ...protocolView(peer),
+    passive: peer.config.passive,
+    localAddress: peer.config.localAddress ?? null,
+    lastError: peer.lastError ?? null,
+    capabilitiesSent: peer.fsmConfig.localOpen.capabilities.map((c) => c.kind),
+    capabilitiesReceived: peer.capabilitiesReceived.map((c) => c.kind),
+    negotiated: n
+      ? {
+          peerId: n.peerId,
+          peerAs: n.peerAs,
+          holdTime: n.holdTime,
+          keepaliveTime: n.keepaliveTime,
+          as4: n.as4,
+          families: n.families.map(familyText),
+          routeRefresh: n.routeRefresh,
+          enhancedRouteRefresh: n.enhancedRouteRefresh,
+          extendedMessage: n.extendedMessage,
+          addPathReceive: [...n.addPathReceive].map(familyText),
+          addPathSend: [...n.addPathSend].map(familyText),
+          gracefulRestart: n.peerGracefulRestart
+            ? {
+                restartTime: n.peerGracefulRestart.restartTime,
+                restarting: n.peerGracefulRestart.restarting,
+                families: n.peerGracefulRestart.families.map((f) => ({
+                  family: familyText(f.family),
+                  forwardingState: f.forwardingState,
+                })),
+              }
+            : null,
+        }
+      : null,
+    messagesReceived: { ...peer.received },
+    messagesSent: { ...peer.sent },
+  };
+}
+
+function findPeer(speaker: Speaker, which: string): Peer {
+  for (const p of speaker.peers.values()) if (p.name === which || p.config.address === which) return p;
+  throw new Error(`no peer named or addressed "${which}" (see tern show protocols)`);
+}
+
+function routesView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
+  const which = typeof args.peer === 'string' ? args.peer : undefined;
+  const peers = which ? [findPeer(speaker, which)] : [...speaker.peers.values()];
+  const out: Record<string, unknown>[] = [];
+  for (const peer of peers) {
+    for (const r of peer.adjRibIn.routes()) {
+      const prefix = typeof r.prefix === 'number' ? formatIpv4Key(r.prefix) : formatIpv6Key(r.prefix);
+      const { nextHop, linkLocalNextHop, ...rest } = r.attributes;
+      out.push({
+        peer: peer.name,
+        family: familyText(r.family),
+        prefix,
+        ...(r.pathId !== undefined ? { pathId: r.pathId } : {}),
+        nextHop,
+        ...(linkLocalNextHop !== undefined ? { linkLocalNextHop } : {}),
+        ...attributesToJson(rest),
+      });
+    }
+  }
+  out.sort(
+    (a, b) =>
+      String(a.prefix).localeCompare(String(b.prefix)) || String(a.peer).localeCompare(String(b.peer)),
+  );
+  return out;
+}
+
+function statusView(speaker: Speaker, version: string): Record<string, unknown> {
+  const peers = [...speaker.peers.values()];
+  return {
+    version,
+    routerId: speaker.config.routerId,
+    asn: speaker.config.asn,
+    startedAt: new Date(speaker.startedAt).toISOString(),
+    uptimeSeconds: Math.round((Date.now() - speaker.startedAt) / 1000),
+    listen: speaker.config.listen ? { ...speaker.config.listen, port: speaker.listenPort } : null,
+    peers: peers.length,
+    established: peers.filter((p) => p.state === 'Established').length,
+  };
+}
+
+/** Answers one control request (throws an Error whose message goes back to the client). */
+export function controlHandler(speaker: Speaker, version: string): (req: ControlRequest) => unknown {
+  return (req) => {
+    const args = req.args ?? {};
+    switch (req.command) {
+      case 'show protocols':
+        return [...speaker.peers.values()].map(protocolView);
+      case 'show neighbors': {
+        const which = typeof args.peer === 'string' ? args.peer : undefined;
+        return (which ? [findPeer(speaker, which)] : [...speaker.peers.values()]).map(neighborView);
+      }
+      case 'show routes':
+        return routesView(speaker, args);
+      case 'show status':
+        return statusView(speaker, version);
+      default:
+        throw new Error(`unknown command "${req.command}" (show protocols|neighbors|routes|status)`);
+    }
+  };
+}

@@ -1,0 +1,253 @@
+// Link: one RFC 4271 state machine and the TCP connection it drives. The imperative shell around the
+// pure `transition`: it owns the socket, the Framer and the timers, turns socket and timer happenings
+// into FSM events (one at a time, queued), and carries out the FSM's I/O actions. Session-level actions
+// (sessionUp, sessionDown, deliver) go to the owning Peer.
+
+import { connect as netConnect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { transition } from '../bgp/fsm/fsm.js';
+import type { FsmAction, FsmConfig, FsmEvent, FsmSession, FsmState, TimerName } from '../bgp/fsm/types.js';
+import { type CodecContext, DEFAULT_CONTEXT } from '../bgp/messages/context.js';
+import { BgpError } from '../bgp/messages/errors.js';
+import { Framer } from '../bgp/messages/framer.js';
+import { type BgpMessage, decodeMessage, encodeMessage } from '../bgp/messages/message.js';
+import type { Logger } from '../log.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An FSM event before the link stamps it with the time and a random number. */
+export type LinkEvent = DistributiveOmit<FsmEvent, 'now' | 'random'>;
+
+export type Direction = 'out' | 'in';
+
+/** What a Link needs from its Peer. */
+export interface LinkOwner {
+  readonly fsmConfig: FsmConfig;
+  readonly log: Logger;
+  /** Where and how to connect out. */
+  readonly remote: { readonly address: string; readonly port: number; readonly localAddress?: string };
+  /** Session-level actions: sessionUp, sessionDown, deliver. */
+  onSessionAction(link: Link, action: FsmAction): void;
+  onStateChange(link: Link, from: FsmState, to: FsmState): void;
+  onMessage(link: Link, direction: 'in' | 'out', message: BgpMessage): void;
+}
+
+export class Link {
+  session: FsmSession;
+  readonly direction: Direction;
+  socket: Socket | undefined;
+  /** Contexts negotiated for this connection (defaults until the OPENs are exchanged). */
+  recvCtx: CodecContext = DEFAULT_CONTEXT;
+  sendCtx: CodecContext = DEFAULT_CONTEXT;
+  private framer = new Framer();
+  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private readonly queue: LinkEvent[] = [];
+  private busy = false;
+  private closed = false;
+
+  constructor(
+    private readonly owner: LinkOwner,
+    session: FsmSession,
+    direction: Direction,
+  ) {
+    this.session = session;
+    this.direction = direction;
+  }
+
+  get state(): FsmState {
+    return this.session.state;
+  }
+
+  /** Feeds one event to the FSM; events raised while one is handled wait their turn. */
+  dispatch(event: LinkEvent): void {
+    this.queue.push(event);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
+        const full = { ...e, now: performance.now(), random: Math.random() } as FsmEvent;
+        const from = this.session.state;
+        const { session, actions } = transition(this.session, full, this.owner.fsmConfig);
+        this.session = session;
+        for (const a of actions) this.act(a);
+        if (session.state !== from) this.owner.onStateChange(this, from, session.state);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private act(a: FsmAction): void {
+    switch (a.type) {
+      case 'send':
+        this.send(a.message);
+        break;
+      case 'startTimer':
+        this.startTimer(a.timer, a.seconds);
+        break;
+      case 'stopTimer':
+        this.stopTimer(a.timer);
+        break;
+      case 'connect':
+        this.connect();
+        break;
+      case 'close':
+        this.closeSocket();
+        break;
+      default:
+        this.owner.onSessionAction(this, a);
+    }
+  }
+
+  send(message: BgpMessage): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    socket.write(encodeMessage(message, this.sendCtx));
+    this.owner.onMessage(this, 'out', message);
+  }
+
+  /** Writes bytes already encoded (UPDATEs from the packer). */
+  write(bytes: Uint8Array): boolean {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return false;
+    return socket.write(bytes);
+  }
+
+  private timerEvent(timer: TimerName): LinkEvent {
+    switch (timer) {
+      case 'connectRetry':
+        return { type: 'ConnectRetryTimerExpires' };
+      case 'hold':
+        return { type: 'HoldTimerExpires' };
+      case 'keepalive':
+        return { type: 'KeepaliveTimerExpires' };
+      case 'idleHold':
+        return { type: 'IdleHoldTimerExpires' };
+    }
+  }
+
+  private startTimer(timer: TimerName, seconds: number): void {
+    this.stopTimer(timer);
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(timer);
+      this.dispatch(this.timerEvent(timer));
+    }, seconds * 1000);
+    t.unref?.();
+    this.timers.set(timer, t);
+  }
+
+  private stopTimer(timer: TimerName): void {
+    const t = this.timers.get(timer);
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(timer);
+    }
+  }
+
+  /** Takes an accepted incoming connection (the caller then dispatches TcpConnectionConfirmed). */
+  attach(socket: Socket): void {
+    this.closeSocket();
+    this.socket = socket;
+    this.framer = new Framer();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+    socket.on('error', (err) => this.owner.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.dispatch({ type: 'TcpConnectionFails', reason: 'connection closed' });
+    });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.closeSocket();
+    const { address, port, localAddress } = this.owner.remote;
+    const socket = netConnect({ host: address, port, ...(localAddress ? { localAddress } : {}) });
+    this.socket = socket;
+    let up = false;
+    socket.once('connect', () => {
+      if (this.socket !== socket) return;
+      up = true;
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      this.socket = undefined;
+      this.attach(socket);
+      this.dispatch({ type: 'TcpConnectionUp' });
+    });
+    socket.on('error', (err) => {
+      if (up || this.socket !== socket) return;
+      this.socket = undefined;
+      socket.destroy();
+      this.dispatch({ type: 'TcpConnectionFails', reason: `connect: ${err.message}` });
+    });
+  }
+
+  private onData(socket: Socket, chunk: Buffer): void {
+    if (this.socket !== socket) return;
+    let messages: Uint8Array[];
+    try {
+      messages = this.framer.push(chunk);
+    } catch (e) {
+      if (!(e instanceof BgpError)) throw e;
+      this.dispatch({ type: 'MessageError', error: e });
+      return;
+    }
+    for (const bytes of messages) {
+      if (this.socket !== socket) return;
+      this.receive(bytes);
+    }
+    const failed = this.framer.error;
+    if (failed && this.socket === socket) this.dispatch({ type: 'MessageError', error: failed });
+  }
+
+  private receive(bytes: Uint8Array): void {
+    let msg: BgpMessage;
+    try {
+      msg = decodeMessage(bytes, this.recvCtx);
+    } catch (e) {
+      if (!(e instanceof BgpError)) throw e;
+      this.owner.log.warn({ code: e.code, subcode: e.subcode, error: e.message }, 'malformed message');
+      this.dispatch({ type: 'MessageError', error: e });
+      return;
+    }
+    this.owner.onMessage(this, 'in', msg);
+    switch (msg.type) {
+      case 'open':
+        this.dispatch({ type: 'OpenMsg', open: msg });
+        break;
+      case 'keepalive':
+        this.dispatch({ type: 'KeepaliveMsg' });
+        break;
+      case 'update':
+        this.dispatch({ type: 'UpdateMsg', update: msg });
+        break;
+      case 'notification':
+        this.dispatch({ type: 'NotifMsg', notification: msg });
+        break;
+      case 'route-refresh':
+        this.dispatch({ type: 'RouteRefreshMsg', refresh: msg });
+        break;
+    }
+  }
+
+  /** Ends the TCP connection after what was written is flushed. */
+  private closeSocket(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.on('error', () => {});
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  /** Stops everything for good: timers, socket, and any further events. */
+  dispose(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.closeSocket();
+  }
+}

@@ -1,0 +1,385 @@
+// Peer: one configured neighbor. Owns the Link (state machine + connection) that connects out or waits,
+// a second Link while a connection collision is being resolved (RFC 4271 6.8), the Adj-RIB-In, and what
+// we advertise once the session is up (originated prefixes, then End-of-RIB per family).
+
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { resolveCollision } from '../bgp/fsm/collision.js';
+import { initialSession } from '../bgp/fsm/fsm.js';
+import type { Negotiated } from '../bgp/fsm/negotiate.js';
+import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
+import type { Capability } from '../bgp/messages/capabilities/index.js';
+import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName, familyKey } from '../bgp/messages/iana.js';
+import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
+import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
+import { makeOpen, openAs } from '../bgp/messages/open.js';
+import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
+import type { PeerConfig, TernConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { advertisement } from './advertise.js';
+import { FAMILIES } from './families.js';
+import { Link, type LinkOwner } from './link.js';
+
+/** What a Peer needs from the speaker. */
+export interface PeerContext {
+  readonly routerId: string;
+  readonly log: Logger;
+  /** The prefixes we originate and the next hops to use for them (they change on reload). */
+  readonly originated: () => TernConfig['originate'];
+  readonly nextHop: () => TernConfig['nextHop'];
+}
+
+export interface MessageCounters {
+  open: number;
+  update: number;
+  notification: number;
+  keepalive: number;
+  routeRefresh: number;
+}
+
+function counters(): MessageCounters {
+  return { open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 };
+}
+
+const STATE_RANK: Readonly<Record<FsmState, number>> = {
+  Idle: 0,
+  Connect: 1,
+  Active: 1,
+  OpenSent: 2,
+  OpenConfirm: 3,
+  Established: 4,
+};
+
+/** The capabilities we announce to this peer (RFC 5492). */
+export function localCapabilities(cfg: PeerConfig): Capability[] {
+  const caps: Capability[] = [];
+  const families = cfg.families.map((name) => FAMILIES[name]);
+  for (const f of families) caps.push({ kind: 'multiprotocol', afi: f.afi, safi: f.safi });
+  caps.push({ kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' });
+  if (cfg.extendedMessage) caps.push({ kind: 'extended-message' });
+  if (cfg.gracefulRestart.enabled) {
+    caps.push({
+      kind: 'graceful-restart',
+      restartFlags: 0,
+      restartTime: cfg.gracefulRestart.restartTime,
+      families: families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: false })),
+    });
+  }
+  caps.push({ kind: 'four-octet-as', as: cfg.localAsn });
+  if (cfg.addPath !== 'off') {
+    const send = cfg.addPath === 'send' || cfg.addPath === 'both';
+    const receive = cfg.addPath === 'receive' || cfg.addPath === 'both';
+    caps.push({
+      kind: 'add-path',
+      families: families.map((f) => ({ afi: f.afi, safi: f.safi, send, receive })),
+    });
+  }
+  return caps;
+}
+
+export function fsmConfigFor(cfg: PeerConfig, routerId: string): FsmConfig {
+  return {
+    passive: cfg.passive,
+    connectRetryTime: cfg.connectRetryTime,
+    holdTime: cfg.holdTime,
+    ...(cfg.keepaliveTime !== undefined ? { keepaliveTime: cfg.keepaliveTime } : {}),
+    largeHoldTime: 240,
+    idleHoldMin: cfg.errorWaitTime[0],
+    idleHoldMax: cfg.errorWaitTime[1],
+    stableTime: 60,
+    localOpen: makeOpen({
+      as: cfg.localAsn,
+      holdTime: cfg.holdTime,
+      bgpId: routerId,
+      capabilities: localCapabilities(cfg),
+    }),
+    peerAs: cfg.asn,
+    localId: routerId,
+    requiredCapabilities: [],
+  };
+}
+
+export class Peer implements LinkOwner {
+  readonly fsmConfig: FsmConfig;
+  readonly log: Logger;
+  readonly remote: { readonly address: string; readonly port: number; readonly localAddress?: string };
+  readonly adjRibIn = new AdjRibIn();
+  /** The link that connects out (or waits, when passive); it restarts itself after failures. */
+  private primary: Link;
+  /** An incoming connection racing the primary one (connection collision, RFC 4271 6.8). */
+  private secondary: Link | undefined;
+  private established: Link | undefined;
+  negotiated: Negotiated | undefined;
+  /** performance.now() of the last change of the reported state. */
+  since = performance.now();
+  /** Wall-clock time of the same, for display. */
+  sinceWall = Date.now();
+  lastError: string | undefined;
+  readonly received = counters();
+  readonly sent = counters();
+  prefixesAdvertised = 0;
+  /** What the established session has been told, per family (for withdrawals after a reload). */
+  private advertised = new Map<number, Set<number | string>>();
+  private stopped = false;
+
+  constructor(
+    readonly config: PeerConfig,
+    private readonly ctx: PeerContext,
+  ) {
+    this.log = ctx.log.child({ peer: config.name, address: config.address });
+    this.fsmConfig = fsmConfigFor(config, ctx.routerId);
+    this.remote = {
+      address: config.address,
+      port: config.port,
+      ...(config.localAddress ? { localAddress: config.localAddress } : {}),
+    };
+    this.primary = new Link(this, initialSession(this.fsmConfig), 'out');
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** The most advanced state of this peer's links. */
+  get state(): FsmState {
+    const s = this.secondary?.state;
+    const p = this.primary.state;
+    return s !== undefined && STATE_RANK[s] > STATE_RANK[p] ? s : p;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.primary.dispatch({ type: 'ManualStart' });
+  }
+
+  /** Stops the peer (ManualStop): sends `notification` on a live connection, closes, stays down. */
+  stop(notification: NotificationMessage): void {
+    this.stopped = true;
+    for (const link of [this.secondary, this.primary]) link?.dispatch({ type: 'ManualStop', notification });
+    this.secondary?.dispose();
+    this.secondary = undefined;
+    this.primary.dispose();
+  }
+
+  /** An incoming TCP connection from this peer's address. */
+  accept(socket: Socket): void {
+    const p = this.primary;
+    if (this.stopped || p.state === 'Idle') {
+      this.log.info({ state: p.state }, 'incoming connection refused: peer is idle');
+      socket.destroy();
+      return;
+    }
+    if (p.state === 'Connect' || p.state === 'Active') {
+      // no session on the wire yet: the incoming connection becomes the primary's
+      p.attach(socket);
+      p.dispatch({ type: 'TcpConnectionConfirmed' });
+      return;
+    }
+    if (p.state === 'Established' || this.secondary) {
+      // RFC 4271 6.8: a collision with an Established session closes the new connection
+      this.log.info({ state: p.state }, 'incoming connection closed: a session exists (collision)');
+      socket.end(
+        encodeMessage({
+          type: 'notification',
+          code: ErrorCode.CEASE,
+          subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION,
+          data: new Uint8Array(0),
+        }),
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    // OpenSent / OpenConfirm: let both run until the identifiers decide (on the next OPEN)
+    const link = new Link(this, { ...initialSession(this.fsmConfig), state: 'Active' }, 'in');
+    this.secondary = link;
+    link.attach(socket);
+    link.dispatch({ type: 'TcpConnectionConfirmed' });
+  }
+
+  onStateChange(link: Link, from: FsmState, to: FsmState): void {
+    if (link === this.primary || to === 'Established') {
+      this.since = performance.now();
+      this.sinceWall = Date.now();
+    }
+    this.log.info(
+      { from, to, direction: link.direction, error: to === 'Idle' ? link.session.lastError : undefined },
+      'session state',
+    );
+    if (to === 'Idle' && link.session.lastError) this.lastError = link.session.lastError;
+    if (to === 'OpenConfirm') this.checkCollision(link);
+    // a second (incoming) connection lives only to race the first: once it falls back, it is done
+    if (link === this.secondary && STATE_RANK[to] < STATE_RANK[from]) {
+      link.dispose();
+      this.secondary = undefined;
+    }
+  }
+
+  /** RFC 4271 6.8: two connections with the peer's OPEN known on both: keep one by BGP identifier. */
+  private checkCollision(link: Link): void {
+    const other = link === this.primary ? this.secondary : this.primary;
+    if (!other || (other.state !== 'OpenConfirm' && other.state !== 'OpenSent')) return;
+    const remoteId = link.session.peerOpen?.bgpId;
+    if (remoteId === undefined) return;
+    const keep = resolveCollision(this.ctx.routerId, remoteId);
+    const loser = [link, other].find((l) =>
+      keep === 'keep-incoming' ? l.direction === 'out' : l.direction === 'in',
+    )!;
+    this.log.info({ keep, localId: this.ctx.routerId, remoteId }, 'connection collision resolved');
+    loser.dispatch({ type: 'OpenCollisionDump' });
+    if (loser === this.primary && this.secondary) {
+      // the incoming connection carries on as the primary; the dumped one is done
+      this.primary.dispose();
+      this.primary = this.secondary;
+      this.secondary = undefined;
+    }
+  }
+
+  onSessionAction(link: Link, action: FsmAction): void {
+    switch (action.type) {
+      case 'sessionUp':
+        this.sessionUp(link, action.negotiated);
+        break;
+      case 'sessionDown':
+        this.sessionDown(link, action.reason);
+        break;
+      case 'deliver':
+        if (action.message.type === 'update') {
+          const r = this.adjRibIn.apply(action.message);
+          if (action.message.problems) {
+            for (const p of action.message.problems) {
+              this.log.warn(
+                { action: p.action, code: p.error.code, subcode: p.error.subcode, error: p.error.message },
+                'malformed UPDATE (RFC 7606)',
+              );
+            }
+          }
+          this.log.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'update');
+        } else {
+          this.log.info(
+            { afi: action.message.afi, safi: action.message.safi, subtype: action.message.subtype },
+            'route refresh requested',
+          );
+          if (action.message.subtype === 0)
+            this.advertise(link, familyKey(action.message.afi, action.message.safi));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  onMessage(_link: Link, direction: 'in' | 'out', message: BgpMessage): void {
+    const c = direction === 'in' ? this.received : this.sent;
+    switch (message.type) {
+      case 'open':
+        c.open++;
+        break;
+      case 'update':
+        c.update++;
+        break;
+      case 'notification':
+        c.notification++;
+        this.logNotification(direction, message);
+        break;
+      case 'keepalive':
+        c.keepalive++;
+        break;
+      case 'route-refresh':
+        c.routeRefresh++;
+        break;
+    }
+  }
+
+  private logNotification(direction: 'in' | 'out', n: NotificationMessage): void {
+    const text = shutdownMessage(n);
+    this.log.warn(
+      {
+        code: n.code,
+        subcode: n.subcode,
+        name: `${errorCodeName(n.code)} / ${errorSubcodeName(n.code, n.subcode)}`,
+        ...(text !== undefined ? { shutdownMessage: text } : {}),
+      },
+      direction === 'in' ? 'NOTIFICATION received' : 'NOTIFICATION sent',
+    );
+  }
+
+  private sessionUp(link: Link, negotiated: Negotiated): void {
+    // the other connection, if any, loses (RFC 4271 6.8: only one session per peer)
+    const other = link === this.primary ? this.secondary : this.primary;
+    if (other && other !== link && other.state !== 'Idle') other.dispatch({ type: 'OpenCollisionDump' });
+    if (link === this.secondary) {
+      this.primary.dispose();
+      this.primary = link;
+      this.secondary = undefined;
+    }
+    this.established = link;
+    this.negotiated = negotiated;
+    link.recvCtx = negotiated.receiveContext;
+    link.sendCtx = negotiated.sendContext;
+    this.lastError = undefined;
+    this.log.info(
+      {
+        peerAs: negotiated.peerAs,
+        peerId: negotiated.peerId,
+        holdTime: negotiated.holdTime,
+        keepaliveTime: negotiated.keepaliveTime,
+        as4: negotiated.as4,
+        families: negotiated.families,
+        addPathReceive: [...negotiated.addPathReceive],
+        addPathSend: [...negotiated.addPathSend],
+        extendedMessage: negotiated.extendedMessage,
+        gracefulRestart: negotiated.peerGracefulRestart !== undefined,
+        peerOpenAs: link.session.peerOpen ? openAs(link.session.peerOpen) : undefined,
+      },
+      'session established',
+    );
+    this.advertise(link);
+  }
+
+  private sessionDown(link: Link, reason: string): void {
+    if (link !== this.established) return;
+    this.established = undefined;
+    this.negotiated = undefined;
+    this.lastError = reason;
+    const dropped = this.adjRibIn.count();
+    this.adjRibIn.clear();
+    this.prefixesAdvertised = 0;
+    this.advertised = new Map();
+    this.log.warn({ reason, routesDropped: dropped }, 'session down');
+  }
+
+  /**
+   * Sends our routes: all negotiated families followed by End-of-RIB each when the session comes up;
+   * one family again on ROUTE-REFRESH; after a reload, what changed (withdrawing what is gone).
+   */
+  private advertise(link: Link, only?: number, endOfRib = only === undefined): void {
+    const negotiated = this.negotiated;
+    if (!negotiated || link !== this.established) return;
+    const out = advertisement({
+      originate: this.ctx.originated(),
+      families: only === undefined ? negotiated.families : negotiated.families.filter((f) => f === only),
+      ibgp: this.config.ibgp,
+      localAsn: this.config.localAsn,
+      localAddress: link.socket?.localAddress,
+      nextHop: this.ctx.nextHop(),
+      sendContext: negotiated.sendContext,
+      previously: this.advertised,
+      endOfRib,
+      log: this.log,
+    });
+    for (const bytes of out.messages) link.write(bytes);
+    this.sent.update += out.messages.length;
+    for (const [family, keys] of out.advertised) this.advertised.set(family, keys);
+    this.prefixesAdvertised = [...this.advertised.values()].reduce((n, k) => n + k.size, 0);
+  }
+
+  /** Re-sends our routes after the originated set changed (a config reload). */
+  readvertise(): void {
+    if (this.established) this.advertise(this.established, undefined, false);
+  }
+
+  /** For `show protocols` / `show neighbors`. */
+  get capabilitiesReceived(): readonly Capability[] {
+    return this.established?.session.peerOpen?.capabilities ?? [];
+  }
+}

@@ -1,0 +1,161 @@
+// Speaker: the daemon's core object. One TCP listener, one Peer per configured neighbor, reload that
+// keeps unchanged peers up, and a clean stop. Sockets and timers live here and in Peer/Link only.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { CeaseSubcode } from '../bgp/messages/iana.js';
+import { shutdownNotification } from '../bgp/messages/notification.js';
+import type { PeerConfig, TernConfig } from '../config/types.js';
+import { peerKey, samePeerSettings } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { Peer } from './peer.js';
+
+/** Node reports IPv4 peers on a dual-stack socket as ::ffff:a.b.c.d. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export class Speaker {
+  config: TernConfig;
+  readonly peers = new Map<string, Peer>();
+  private server: Server | undefined;
+  private listening: { address: string; port: number } | null = null;
+  readonly startedAt = Date.now();
+  private stopping = false;
+
+  constructor(
+    config: TernConfig,
+    readonly log: Logger,
+  ) {
+    this.config = config;
+  }
+
+  /** The port actually listened on (useful with port 0 in tests). */
+  get listenPort(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.listen(this.config.listen);
+    for (const pc of this.config.peers) this.addPeer(pc);
+    this.log.info(
+      {
+        routerId: this.config.routerId,
+        asn: this.config.asn,
+        peers: this.config.peers.length,
+        listen: this.config.listen,
+      },
+      'tern started',
+    );
+  }
+
+  private addPeer(pc: PeerConfig): void {
+    const peer = new Peer(pc, {
+      routerId: this.config.routerId,
+      log: this.log,
+      originated: () => this.config.originate,
+      nextHop: () => this.config.nextHop,
+    });
+    this.peers.set(peerKey(pc), peer);
+    peer.start();
+  }
+
+  private async listen(want: TernConfig['listen']): Promise<void> {
+    if (this.server) {
+      const old = this.server;
+      this.server = undefined;
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+    }
+    this.listening = want;
+    if (!want) return;
+    const server = createServer((socket) => this.onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: want.address, port: want.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
+    this.server = server;
+    this.log.info({ address: want.address, port: this.listenPort }, 'listening');
+  }
+
+  private onConnection(socket: Socket): void {
+    const remote = normalizeAddress(socket.remoteAddress);
+    const peer = [...this.peers.values()].find((p) => p.config.address === remote);
+    if (!peer || this.stopping) {
+      // not a configured neighbor: refuse without touching any session
+      this.log.warn(
+        { remote, remotePort: socket.remotePort },
+        'connection from an address that is no configured peer: refused',
+      );
+      socket.destroy();
+      return;
+    }
+    peer.accept(socket);
+  }
+
+  /**
+   * Applies a new config: removed peers get Cease 6/3 (peer de-configured), changed peers are reset
+   * (Cease 6/6, other configuration change, then started anew), added peers start, unchanged peers
+   * stay up. A new router id or AS resets every peer; a new listen address re-listens.
+   */
+  async reload(next: TernConfig): Promise<void> {
+    const prev = this.config;
+    this.config = next;
+    const globalChange = prev.routerId !== next.routerId || prev.asn !== next.asn;
+    const wanted = new Map(next.peers.map((pc) => [peerKey(pc), pc]));
+    let removed = 0;
+    let changed = 0;
+    let added = 0;
+    for (const [key, peer] of this.peers) {
+      const pc = wanted.get(key);
+      if (!pc) {
+        peer.stop(
+          shutdownNotification(CeaseSubcode.PEER_DECONFIGURED, 'peer removed from the configuration'),
+        );
+        this.peers.delete(key);
+        removed++;
+      } else if (globalChange || !samePeerSettings(peer.config, pc)) {
+        peer.stop(shutdownNotification(CeaseSubcode.OTHER_CONFIGURATION_CHANGE, 'configuration changed'));
+        this.peers.delete(key);
+        this.addPeer(pc);
+        changed++;
+      }
+    }
+    for (const [key, pc] of wanted) {
+      if (!this.peers.has(key)) {
+        this.addPeer(pc);
+        added++;
+      }
+    }
+    if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen)) await this.listen(next.listen);
+    if (JSON.stringify(prev.originate) !== JSON.stringify(next.originate) || !sameNextHop(prev, next)) {
+      for (const peer of this.peers.values()) peer.readvertise();
+    }
+    this.log.info(
+      { added, removed, changed, unchanged: this.peers.size - added - changed },
+      'configuration reloaded',
+    );
+  }
+
+  /** Cease 6/2 (administrative shutdown, RFC 9003 message) to every peer, then close everything. */
+  async stop(message = 'tern is shutting down'): Promise<void> {
+    this.stopping = true;
+    for (const peer of this.peers.values()) {
+      peer.stop(shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message));
+    }
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // give the NOTIFICATIONs a moment to leave before the process exits
+    await new Promise((r) => setTimeout(r, 200));
+    this.log.info('tern stopped');
+  }
+}
+
+function sameNextHop(a: TernConfig, b: TernConfig): boolean {
+  return a.nextHop.ipv4 === b.nextHop.ipv4 && a.nextHop.ipv6 === b.nextHop.ipv6;
+}
