@@ -87,9 +87,14 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
 } as const;
 
-/** Identifies a peer across reloads: address and port ("10.0.0.2:179", "[fd00::2]:179"). */
-export function peerKey(p: Pick<PeerConfig, 'address' | 'port'>): string {
-  return formatEndpoint(p.address, p.port);
+/**
+ * Identifies a peer across reloads: address and port, and the local address when one is set (two
+ * sessions with one neighbor from two local addresses are two peers): "10.0.0.2:179",
+ * "[fd00::2]:179", "10.0.0.2:179 from 10.0.0.11".
+ */
+export function peerKey(p: Pick<PeerConfig, 'address' | 'port' | 'localAddress'>): string {
+  const endpoint = formatEndpoint(p.address, p.port);
+  return p.localAddress === undefined ? endpoint : `${endpoint} from ${p.localAddress}`;
 }
 
 /** "10.0.0.2:179", "[fd00::2]:179". */

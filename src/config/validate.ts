@@ -28,6 +28,7 @@ import {
   type LogLevel,
   type OriginateRoute,
   type PeerConfig,
+  peerKey,
   type TernConfig,
 } from './types.js';
 
@@ -576,7 +577,7 @@ class Validator {
       const p = this.peer(path, item, g);
       if (!p) return;
       out.push(p);
-      const key = formatEndpoint(p.address, p.port);
+      const key = peerKey(p);
       const firstKey = keyed.get(key);
       if (firstKey !== undefined)
         this.error(at(path, 'address'), `duplicate peer ${key} (also peers[${firstKey}])`);
@@ -594,15 +595,17 @@ class Validator {
         );
       }
       if (p.passive) {
-        // an incoming connection is matched to a peer by its source address alone
-        const twin = passiveAt.get(p.address);
+        // an incoming connection is matched to a peer by its source address and the local address it
+        // arrived on (a peer's localAddress; a peer without one takes what no other peer claims)
+        const passiveKey = `${p.address} ${p.localAddress ?? ''}`;
+        const twin = passiveAt.get(passiveKey);
         if (twin !== undefined) {
           this.error(
             at(path, 'passive'),
-            `peers[${twin}] is also passive with address ${p.address}: an incoming connection cannot tell ` +
-              'them apart (make one of them active)',
+            `peers[${twin}] is also passive with address ${p.address}${p.localAddress ? ` and localAddress ${p.localAddress}` : ''}: ` +
+              'an incoming connection cannot tell them apart (make one of them active, or give them different localAddress)',
           );
-        } else passiveAt.set(p.address, i);
+        } else passiveAt.set(passiveKey, i);
       }
     });
     return out;

@@ -84,7 +84,13 @@ export class Speaker {
 
   private onConnection(socket: Socket): void {
     const remote = normalizeAddress(socket.remoteAddress);
-    const peer = [...this.peers.values()].find((p) => p.config.address === remote);
+    const local = normalizeAddress(socket.localAddress);
+    // several peers may share an address (sessions from different local addresses): the one whose
+    // localAddress is the address the connection came in on wins, then one without localAddress
+    const candidates = [...this.peers.values()].filter((p) => p.config.address === remote);
+    const peer =
+      candidates.find((p) => p.config.localAddress === local) ??
+      candidates.find((p) => p.config.localAddress === undefined);
     if (!peer || this.stopping) {
       // not a configured neighbor: refuse without touching any session
       this.log.warn(

@@ -667,9 +667,21 @@ const ERRORS: readonly (readonly [string, string, string, string | RegExp])[] = 
       'peers:\n  - { address: 10.0.0.2, asn: 1, passive: true }\n  - { address: 10.0.0.2, port: 1179, name: b, asn: 1, passive: true }\n',
     ),
     'peers[1].passive',
-    'peers[0] is also passive with address 10.0.0.2: an incoming connection cannot tell them apart (make one of them active)',
+    'peers[0] is also passive with address 10.0.0.2: an incoming connection cannot tell them apart (make one of them active, or give them different localAddress)',
   ],
 ];
+
+describe('peers sharing an address', () => {
+  it('are two peers when their local addresses differ (also both passive)', () => {
+    const cfg = parseConfig(
+      withId(
+        'peers:\n  - { address: 10.0.0.2, asn: 1, passive: true, localAddress: 10.0.0.1 }\n  - { address: 10.0.0.2, name: b, asn: 1, passive: true, localAddress: 10.0.0.11 }\n',
+      ),
+      'shared.yaml',
+    );
+    expect(cfg.peers.map(peerKey)).toEqual(['10.0.0.2:179 from 10.0.0.1', '10.0.0.2:179 from 10.0.0.11']);
+  });
+});
 
 describe('validation errors', () => {
   it.each(ERRORS)('%s', (_name, text, path, message) => {
