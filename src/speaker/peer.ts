@@ -205,7 +205,8 @@ export class Peer implements LinkOwner {
       { from, to, direction: link.direction, error: to === 'Idle' ? link.session.lastError : undefined },
       'session state',
     );
-    if (to === 'Idle' && link.session.lastError) this.lastError = link.session.lastError;
+    if (to === 'Idle' && link === this.primary && link.session.lastError)
+      this.lastError = link.session.lastError;
     if (to === 'OpenConfirm') this.checkCollision(link);
     // a second (incoming) connection lives only to race the first: once it falls back, it is done
     if (link === this.secondary && STATE_RANK[to] < STATE_RANK[from]) {
@@ -225,13 +226,13 @@ export class Peer implements LinkOwner {
       keep === 'keep-incoming' ? l.direction === 'out' : l.direction === 'in',
     )!;
     this.log.info({ keep, localId: this.ctx.routerId, remoteId }, 'connection collision resolved');
-    loser.dispatch({ type: 'OpenCollisionDump' });
     if (loser === this.primary && this.secondary) {
-      // the incoming connection carries on as the primary; the dumped one is done
-      this.primary.dispose();
+      // the incoming connection carries on as the primary; the loser, now the secondary, is disposed
+      // once its state machine has sent Cease 6/7 and dropped to Idle (see onStateChange)
       this.primary = this.secondary;
-      this.secondary = undefined;
+      this.secondary = loser;
     }
+    loser.dispatch({ type: 'OpenCollisionDump' });
   }
 
   onSessionAction(link: Link, action: FsmAction): void {
@@ -305,11 +306,15 @@ export class Peer implements LinkOwner {
 
   private sessionUp(link: Link, negotiated: Negotiated): void {
     // the other connection, if any, loses (RFC 4271 6.8: only one session per peer)
-    const other = link === this.primary ? this.secondary : this.primary;
-    if (other && other !== link && other.state !== 'Idle') other.dispatch({ type: 'OpenCollisionDump' });
     if (link === this.secondary) {
-      this.primary.dispose();
+      this.secondary = this.primary;
       this.primary = link;
+    }
+    // the other connection, now the secondary, sends Cease 6/7 and is disposed when it drops to Idle
+    const other = this.secondary;
+    if (other && other.state !== 'Idle') other.dispatch({ type: 'OpenCollisionDump' });
+    else if (other) {
+      other.dispose();
       this.secondary = undefined;
     }
     this.established = link;

@@ -1,0 +1,142 @@
+// RFC 4271 6.8 connection collision, against a real tern speaker: the test plays the peer with raw
+// sockets, accepting tern's outgoing connection and connecting in at the same time, answers OPEN on both,
+// and checks that tern keeps the connection the BGP identifiers choose and closes the other with
+// Cease / Connection Collision Resolution (6/7).
+
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Framer } from '../../src/bgp/messages/framer.js';
+import { type BgpMessage, decodeMessage, encodeMessage } from '../../src/bgp/messages/message.js';
+import { makeOpen } from '../../src/bgp/messages/open.js';
+import { parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { Speaker } from '../../src/speaker/speaker.js';
+
+const TERN = '127.0.0.1';
+const PEER = '127.0.0.2';
+const TERN_ID = '10.0.0.50';
+
+interface Conn {
+  readonly socket: Socket;
+  readonly received: BgpMessage[];
+  closed: boolean;
+}
+
+function track(socket: Socket): Conn {
+  const c: Conn = { socket, received: [], closed: false };
+  const framer = new Framer();
+  socket.on('data', (chunk: Buffer) => {
+    for (const m of framer.push(chunk)) c.received.push(decodeMessage(m));
+  });
+  socket.on('close', () => {
+    c.closed = true;
+  });
+  socket.on('error', () => {});
+  return c;
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function collide(peerId: string): Promise<{ outgoing: Conn; incoming: Conn; speaker: Speaker }> {
+  const ternPort = 20000 + Math.floor(Math.random() * 20000);
+  const peerPort = ternPort + 1;
+  // the peer's listener: tern's outgoing connection arrives here
+  let outgoing: Conn | undefined;
+  const server: Server = createServer((s) => {
+    outgoing = track(s);
+  });
+  await new Promise<void>((r) => server.listen(peerPort, PEER, () => r()));
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+
+  const speaker = new Speaker(
+    parseConfig(
+      `routerId: ${TERN_ID}
+listen: { address: ${TERN}, port: ${ternPort} }
+holdTime: 30
+connectRetryTime: 5
+peers:
+  - { address: ${PEER}, port: ${peerPort}, asn: 64512, localAddress: ${TERN} }
+`,
+      'collision.yaml',
+    ),
+    silentLogger(),
+  );
+  await speaker.start();
+  cleanup.push(() => speaker.stop('test over'));
+
+  const out = await waitFor("tern's OPEN on its outgoing connection", () =>
+    outgoing && outgoing.received.some((m) => m.type === 'open') ? outgoing : undefined,
+  );
+  // now connect in while tern's outgoing connection waits in OpenSent
+  const inSocket = connect({ host: TERN, port: ternPort, localAddress: PEER });
+  const incoming = track(inSocket);
+  cleanup.push(() => {
+    inSocket.destroy();
+    out.socket.destroy();
+  });
+  await waitFor("tern's OPEN on the incoming connection", () =>
+    incoming.received.some((m) => m.type === 'open'),
+  );
+
+  const open = encodeMessage(
+    makeOpen({
+      as: 64512,
+      holdTime: 30,
+      bgpId: peerId,
+      capabilities: [
+        { kind: 'multiprotocol', afi: 1, safi: 1 },
+        { kind: 'four-octet-as', as: 64512 },
+      ],
+    }),
+  );
+  out.socket.write(open);
+  incoming.socket.write(open);
+  return { outgoing: out, incoming, speaker };
+}
+
+function hasCollisionCease(c: Conn): boolean {
+  return c.received.some((m) => m.type === 'notification' && m.code === 6 && m.subcode === 7);
+}
+
+describe('connection collision (RFC 4271 6.8)', () => {
+  it('peer id higher than ours: tern keeps the connection the peer opened, closes its own with 6/7', async () => {
+    const { outgoing, incoming, speaker } = await collide('10.0.0.99');
+    await waitFor('6/7 on tern’s outgoing connection', () => hasCollisionCease(outgoing));
+    await waitFor('KEEPALIVE on the incoming connection', () =>
+      incoming.received.some((m) => m.type === 'keepalive'),
+    );
+    expect(hasCollisionCease(incoming)).toBe(false);
+    incoming.socket.write(encodeMessage({ type: 'keepalive' }));
+    const peer = [...speaker.peers.values()][0]!;
+    await waitFor('Established', () => peer.state === 'Established');
+    await waitFor('the outgoing connection closed', () => outgoing.closed);
+    expect(incoming.closed).toBe(false);
+  });
+
+  it('peer id lower than ours: tern keeps its own connection, closes the incoming one with 6/7', async () => {
+    const { outgoing, incoming, speaker } = await collide('10.0.0.7');
+    await waitFor('6/7 on the incoming connection', () => hasCollisionCease(incoming));
+    await waitFor('KEEPALIVE on tern’s outgoing connection', () =>
+      outgoing.received.some((m) => m.type === 'keepalive'),
+    );
+    expect(hasCollisionCease(outgoing)).toBe(false);
+    outgoing.socket.write(encodeMessage({ type: 'keepalive' }));
+    const peer = [...speaker.peers.values()][0]!;
+    await waitFor('Established', () => peer.state === 'Established');
+    await waitFor('the incoming connection closed', () => incoming.closed);
+    expect(outgoing.closed).toBe(false);
+  });
+});
