@@ -14,29 +14,7 @@ import {
   reflectorConfig,
 } from '../../src/reflector/index.js';
 import { deepFreeze } from '../helpers/bytes.js';
-
-const AS = 64512;
-
-function peer(id: string, routerId: string, opts: { rrClient?: boolean; asn?: number } = {}): PeerInfo {
-  const asn = opts.asn ?? AS;
-  return deepFreeze({
-    id,
-    address: routerId,
-    asn,
-    localAsn: AS,
-    ibgp: asn === AS,
-    routerId,
-    rrClient: opts.rrClient ?? false,
-  });
-}
-
-const clientA = peer('A', '10.0.0.1', { rrClient: true });
-const clientB = peer('B', '10.0.0.2', { rrClient: true });
-const nonClientM = peer('M', '10.0.0.3');
-const nonClientN = peer('N', '10.0.0.4');
-const ebgpE = peer('E', '192.0.2.1', { asn: 65001 });
-const ebgpF = peer('F', '192.0.2.2', { asn: 65002 });
-const local = peer(LOCAL_PEER_ID, '10.0.0.100');
+import { AS, clientA, clientB, ebgpE, ebgpF, local, nonClientM, nonClientN, peer } from '../helpers/peers.js';
 
 const cfg: ReflectorConfig = deepFreeze({ routerId: '10.0.0.100', clusterId: '1.1.1.1' });
 
