@@ -22,7 +22,6 @@ import {
   DEFAULTS,
   FAMILY_NAMES,
   type FamilyName,
-  formatEndpoint,
   type GracefulRestartConfig,
   LOG_LEVELS,
   type LogLevel,

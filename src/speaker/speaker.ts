@@ -19,7 +19,6 @@ export class Speaker {
   config: TernConfig;
   readonly peers = new Map<string, Peer>();
   private server: Server | undefined;
-  private listening: { address: string; port: number } | null = null;
   readonly startedAt = Date.now();
   private stopping = false;
 
@@ -67,7 +66,6 @@ export class Speaker {
       this.server = undefined;
       await new Promise<void>((resolve) => old.close(() => resolve()));
     }
-    this.listening = want;
     if (!want) return;
     const server = createServer((socket) => this.onConnection(socket));
     await new Promise<void>((resolve, reject) => {

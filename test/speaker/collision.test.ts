@@ -78,7 +78,7 @@ peers:
   cleanup.push(() => speaker.stop('test over'));
 
   const out = await waitFor("tern's OPEN on its outgoing connection", () =>
-    outgoing && outgoing.received.some((m) => m.type === 'open') ? outgoing : undefined,
+    outgoing?.received.some((m) => m.type === 'open') ? outgoing : undefined,
   );
   // now connect in while tern's outgoing connection waits in OpenSent
   const inSocket = connect({ host: TERN, port: ternPort, localAddress: PEER });

@@ -14,10 +14,10 @@ import {
   prependAs,
   WellKnownCommunity,
 } from '../../src/bgp/rib/export.js';
-import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../../src/bgp/rib/types.js';
+import type { PeerInfo, Route } from '../../src/bgp/rib/types.js';
 import { reflectorConfig } from '../../src/reflector/index.js';
 import { deepFreeze } from '../helpers/bytes.js';
-import { AS, clientA, clientB, ebgpE, ebgpF, local, nonClientM, nonClientN, peer } from '../helpers/peers.js';
+import { AS, clientA, clientB, ebgpE, ebgpF, local, nonClientM, nonClientN } from '../helpers/peers.js';
 
 const { AS_SEQUENCE: SEQ, AS_SET: SET, AS_CONFED_SEQUENCE: CSEQ, AS_CONFED_SET: CSET } = AsPathSegmentType;
 

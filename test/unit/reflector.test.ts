@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Origin } from '../../src/bgp/messages/iana.js';
 import type { RouteAttributes } from '../../src/bgp/rib/adj-rib-in.js';
-import { LOCAL_PEER_ID, type PeerInfo } from '../../src/bgp/rib/types.js';
+import type { PeerInfo } from '../../src/bgp/rib/types.js';
 import {
   canReflect,
   isReflectionLoop,
@@ -14,7 +14,7 @@ import {
   reflectorConfig,
 } from '../../src/reflector/index.js';
 import { deepFreeze } from '../helpers/bytes.js';
-import { AS, clientA, clientB, ebgpE, ebgpF, local, nonClientM, nonClientN, peer } from '../helpers/peers.js';
+import { clientA, clientB, ebgpE, ebgpF, local, nonClientM, nonClientN } from '../helpers/peers.js';
 
 const cfg: ReflectorConfig = deepFreeze({ routerId: '10.0.0.100', clusterId: '1.1.1.1' });
 
