@@ -4,6 +4,8 @@
 
 export type FamilyName = 'ipv4-unicast' | 'ipv6-unicast';
 export type AddPathMode = 'off' | 'receive' | 'send' | 'both';
+export type NextHopMode = 'auto' | 'self' | 'keep';
+export const NEXT_HOP_MODES: readonly NextHopMode[] = ['auto', 'self', 'keep'];
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** Families in their canonical order; resolved `families` lists follow it. */
@@ -55,6 +57,10 @@ export interface PeerConfig {
   readonly addPath: AddPathMode;
   readonly extendedMessage: boolean;
   readonly gracefulRestart: GracefulRestartConfig;
+  /** RFC 4456: this iBGP peer is a route-reflector client of ours. */
+  readonly rrClient: boolean;
+  /** Next hop of routes sent to it: auto = self on eBGP, unchanged on iBGP (BIRD's default). */
+  readonly nextHopSelf: NextHopMode;
   /** asn === localAsn */
   readonly ibgp: boolean;
 }
@@ -69,6 +75,8 @@ export interface TernConfig {
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
   readonly originate: readonly OriginateRoute[];
+  /** RFC 4456: set when tern reflects routes between its iBGP peers (clients marked rrClient). */
+  readonly reflector: { readonly clusterId: string } | null;
   readonly peers: readonly PeerConfig[];
 }
 

@@ -25,6 +25,7 @@ import {
   type GracefulRestartConfig,
   LOG_LEVELS,
   type LogLevel,
+  NEXT_HOP_MODES,
   type OriginateRoute,
   type PeerConfig,
   peerKey,
@@ -65,6 +66,7 @@ const TOP_KEYS = [
   ...SESSION_KEYS,
   'nextHop',
   'originate',
+  'reflector',
   'control',
   'log',
   'peers',
@@ -77,6 +79,8 @@ const PEER_KEYS = [
   'localAddress',
   'localAsn',
   'passive',
+  'rrClient',
+  'nextHopSelf',
   ...SESSION_KEYS,
   'password',
 ] as const;
@@ -174,6 +178,7 @@ const UNUSABLE: TernConfig = {
   log: { level: DEFAULTS.logLevel },
   nextHop: {},
   originate: [],
+  reflector: null,
   peers: [],
 };
 
@@ -387,7 +392,32 @@ class Validator {
     for (const p of peers) for (const f of p.families) enabled.add(f);
     const originate = this.originate(o.originate, enabled);
     this.nextHopWarnings(peers, originate, nextHop);
-    return { routerId, asn, listen, control, log, nextHop, originate, peers };
+    const reflector = this.reflector(o.reflector, routerId);
+    peers.forEach((p, i) => {
+      if (p.rrClient && !p.ibgp)
+        this.error(
+          `peers[${i}].rrClient`,
+          'only an iBGP peer (asn equal to the local AS) can be a route-reflector client',
+        );
+      if (p.rrClient && !reflector)
+        this.error(
+          `peers[${i}].rrClient`,
+          'a route-reflector client needs `reflector:` (e.g. `reflector: { clusterId: 10.0.0.1 }`)',
+        );
+    });
+    return { routerId, asn, listen, control, log, nextHop, originate, reflector, peers };
+  }
+
+  /** `reflector: {clusterId}` (or `reflector: true`): tern reflects between its iBGP peers. */
+  reflector(v: unknown, routerId: string): TernConfig['reflector'] {
+    if (v === undefined || v === false || v === null) return null;
+    if (v === true) return { clusterId: routerId };
+    const o = this.mapping('reflector', v, 'true, or a mapping {clusterId}', ['clusterId']);
+    if (!o) return null;
+    const clusterId = has(o, 'clusterId')
+      ? this.ipv4('reflector.clusterId', o.clusterId, 'a cluster id (dotted quad)')
+      : routerId;
+    return { clusterId: clusterId ?? routerId };
   }
 
   listen(v: unknown): TernConfig['listen'] {
@@ -659,6 +689,10 @@ class Validator {
     }
     const localAsn = has(o, 'localAsn') ? this.asn(p('localAsn'), o.localAsn) : g.asn;
     const passive = has(o, 'passive') ? this.boolean(p('passive'), o.passive) : false;
+    const rrClient = has(o, 'rrClient') ? (this.boolean(p('rrClient'), o.rrClient) ?? false) : false;
+    const nextHopSelf = has(o, 'nextHopSelf')
+      ? (this.choice(p('nextHopSelf'), o.nextHopSelf, NEXT_HOP_MODES) ?? 'auto')
+      : 'auto';
     const session = this.session(path, o, g.session);
 
     if (passive && address) {
@@ -706,6 +740,8 @@ class Validator {
       addPath: session.addPath,
       extendedMessage: session.extendedMessage,
       gracefulRestart: session.gracefulRestart,
+      rrClient,
+      nextHopSelf,
       ibgp: asn === localAsn,
     };
     return peer;

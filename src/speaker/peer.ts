@@ -13,19 +13,26 @@ import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName, familyKey } f
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
-import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
+import { endOfRib } from '../bgp/messages/update.js';
+import { AdjRibIn, type RouteAttributes } from '../bgp/rib/adj-rib-in.js';
+import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
+import type { ExportContext } from '../bgp/rib/export.js';
+import type { PeerInfo } from '../bgp/rib/types.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
+import { peerKey } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { advertisement } from './advertise.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
+import { localNextHops } from './next-hop.js';
+import type { RibPeer, Router } from './router.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
   readonly routerId: string;
   readonly log: Logger;
-  /** The prefixes we originate and the next hops to use for them (they change on reload). */
-  readonly originated: () => TernConfig['originate'];
+  /** The Loc-RIB our routes come from and received routes go to. */
+  readonly router: Router;
+  /** Next hops for our routes of the family the session's own address is not (they change on reload). */
   readonly nextHop: () => TernConfig['nextHop'];
 }
 
@@ -99,7 +106,7 @@ export function fsmConfigFor(cfg: PeerConfig, routerId: string): FsmConfig {
   };
 }
 
-export class Peer implements LinkOwner {
+export class Peer implements LinkOwner, RibPeer {
   readonly fsmConfig: FsmConfig;
   readonly log: Logger;
   readonly remote: { readonly address: string; readonly port: number; readonly localAddress?: string };
@@ -117,9 +124,15 @@ export class Peer implements LinkOwner {
   lastError: string | undefined;
   readonly received = counters();
   readonly sent = counters();
-  prefixesAdvertised = 0;
-  /** What the established session has been told, per family (for withdrawals after a reload). */
-  private advertised = new Map<number, Set<number | string>>();
+  /** What the established session has been told and has yet to be told. */
+  readonly adjRibOut = new AdjRibOut();
+  exportCache = new WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>();
+  /** Set while Established (RibPeer). */
+  info: PeerInfo;
+  exportContext: ExportContext;
+  families: readonly number[] = [];
+  addPathSend: ReadonlySet<number> = new Set();
+  private flushScheduled = false;
   private stopped = false;
 
   constructor(
@@ -134,6 +147,37 @@ export class Peer implements LinkOwner {
       ...(config.localAddress ? { localAddress: config.localAddress } : {}),
     };
     this.primary = new Link(this, initialSession(this.fsmConfig), 'out');
+    this.info = this.peerInfo('0.0.0.0');
+    this.exportContext = this.makeExportContext(undefined);
+  }
+
+  get prefixesAdvertised(): number {
+    return this.adjRibOut.size;
+  }
+
+  private peerInfo(routerId: string): PeerInfo {
+    const c = this.config;
+    return {
+      id: peerKey(c),
+      address: c.address,
+      asn: c.asn,
+      localAsn: c.localAsn,
+      ibgp: c.ibgp,
+      routerId,
+      rrClient: c.rrClient,
+    };
+  }
+
+  private makeExportContext(localAddress: string | undefined): ExportContext {
+    const hops = localNextHops(localAddress, this.ctx.nextHop());
+    const reflector = this.ctx.router.reflector;
+    return {
+      to: this.info,
+      ...(reflector ? { reflector } : {}),
+      nextHopSelf: this.config.nextHopSelf,
+      localNextHop: hops,
+      addPathSend: this.addPathSend.size > 0,
+    };
   }
 
   get name(): string {
@@ -245,7 +289,8 @@ export class Peer implements LinkOwner {
         break;
       case 'deliver':
         if (action.message.type === 'update') {
-          const r = this.adjRibIn.apply(action.message);
+          this.adjRibIn.apply(action.message);
+          const r = this.ctx.router.receive(this, action.message);
           if (action.message.problems) {
             for (const p of action.message.problems) {
               this.log.warn(
@@ -254,14 +299,17 @@ export class Peer implements LinkOwner {
               );
             }
           }
-          this.log.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'update');
+          this.log.debug({ announced: r.announced, withdrawn: r.withdrawn, rejected: r.rejected }, 'update');
         } else {
           this.log.info(
             { afi: action.message.afi, safi: action.message.safi, subtype: action.message.subtype },
             'route refresh requested',
           );
-          if (action.message.subtype === 0)
-            this.advertise(link, familyKey(action.message.afi, action.message.safi));
+          if (action.message.subtype === 0 && link === this.established) {
+            // RFC 2918: send the whole Adj-RIB-Out again
+            this.adjRibOut.resendAll();
+            this.flush();
+          }
         }
         break;
       default:
@@ -338,7 +386,16 @@ export class Peer implements LinkOwner {
       },
       'session established',
     );
-    this.advertise(link);
+    this.info = this.peerInfo(negotiated.peerId);
+    this.families = negotiated.families;
+    this.addPathSend = negotiated.addPathSend;
+    this.exportContext = this.makeExportContext(link.socket?.localAddress);
+    this.exportCache = new WeakMap();
+    this.adjRibOut.clear();
+    // the whole table, then End-of-RIB for each family (RFC 4724 2)
+    this.ctx.router.attach(this);
+    this.flush();
+    for (const family of this.families) link.send(endOfRib(family >> 8, family & 255));
   }
 
   private sessionDown(link: Link, reason: string): void {
@@ -348,39 +405,37 @@ export class Peer implements LinkOwner {
     this.lastError = reason;
     const dropped = this.adjRibIn.count();
     this.adjRibIn.clear();
-    this.prefixesAdvertised = 0;
-    this.advertised = new Map();
+    this.ctx.router.detach(this);
+    this.adjRibOut.clear();
     this.log.warn({ reason, routesDropped: dropped }, 'session down');
   }
 
-  /**
-   * Sends our routes: all negotiated families followed by End-of-RIB each when the session comes up;
-   * one family again on ROUTE-REFRESH; after a reload, what changed (withdrawing what is gone).
-   */
-  private advertise(link: Link, only?: number, endOfRib = only === undefined): void {
-    const negotiated = this.negotiated;
-    if (!negotiated || link !== this.established) return;
-    const out = advertisement({
-      originate: this.ctx.originated(),
-      families: only === undefined ? negotiated.families : negotiated.families.filter((f) => f === only),
-      ibgp: this.config.ibgp,
-      localAsn: this.config.localAsn,
-      localAddress: link.socket?.localAddress,
-      nextHop: this.ctx.nextHop(),
-      sendContext: negotiated.sendContext,
-      previously: this.advertised,
-      endOfRib,
-      log: this.log,
+  /** RibPeer: drain the Adj-RIB-Out soon (changes arriving meanwhile coalesce). */
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
     });
-    for (const bytes of out.messages) link.write(bytes);
-    this.sent.update += out.messages.length;
-    for (const [family, keys] of out.advertised) this.advertised.set(family, keys);
-    this.prefixesAdvertised = [...this.advertised.values()].reduce((n, k) => n + k.size, 0);
   }
 
-  /** Re-sends our routes after the originated set changed (a config reload). */
-  readvertise(): void {
-    if (this.established) this.advertise(this.established, undefined, false);
+  private flush(): void {
+    const link = this.established;
+    if (!link) return;
+    const messages = this.adjRibOut.drain(link.sendCtx);
+    for (const m of messages) link.write(m);
+    this.sent.update += messages.length;
+  }
+
+  /** The next hops for our routes changed (reload): export everything again. */
+  refreshExports(): void {
+    const link = this.established;
+    if (!link) return;
+    this.exportContext = this.makeExportContext(link.socket?.localAddress);
+    this.exportCache = new WeakMap();
+    this.ctx.router.attach(this);
+    this.scheduleFlush();
   }
 
   /** For `show protocols` / `show neighbors`. */

@@ -7,7 +7,9 @@ import { shutdownNotification } from '../bgp/messages/notification.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
+import { Router } from './router.js';
 
 /** Node reports IPv4 peers on a dual-stack socket as ::ffff:a.b.c.d. */
 export function normalizeAddress(address: string | undefined): string {
@@ -27,6 +29,18 @@ export class Speaker {
     readonly log: Logger,
   ) {
     this.config = config;
+    this.router = Speaker.makeRouter(config, log);
+  }
+
+  router: Router;
+
+  private static makeRouter(config: TernConfig, log: Logger): Router {
+    const reflector = config.reflector
+      ? reflectorConfig(config.routerId, config.reflector.clusterId)
+      : undefined;
+    const router = new Router(config.routerId, config.asn, reflector, log);
+    router.setOriginated(config.originate);
+    return router;
   }
 
   /** The port actually listened on (useful with port 0 in tests). */
@@ -53,7 +67,7 @@ export class Speaker {
     const peer = new Peer(pc, {
       routerId: this.config.routerId,
       log: this.log,
-      originated: () => this.config.originate,
+      router: this.router,
       nextHop: () => this.config.nextHop,
     });
     this.peers.set(peerKey(pc), peer);
@@ -104,12 +118,23 @@ export class Speaker {
   /**
    * Applies a new config: removed peers get Cease 6/3 (peer de-configured), changed peers are reset
    * (Cease 6/6, other configuration change, then started anew), added peers start, unchanged peers
-   * stay up. A new router id or AS resets every peer; a new listen address re-listens.
+   * stay up. A new router id, AS or reflector setting resets every peer; a new listen address re-listens.
    */
   async reload(next: TernConfig): Promise<void> {
     const prev = this.config;
     this.config = next;
-    const globalChange = prev.routerId !== next.routerId || prev.asn !== next.asn;
+    const globalChange =
+      prev.routerId !== next.routerId ||
+      prev.asn !== next.asn ||
+      JSON.stringify(prev.reflector) !== JSON.stringify(next.reflector);
+    if (globalChange) {
+      // a new identity or role: every session restarts against a fresh Loc-RIB
+      for (const peer of this.peers.values()) {
+        peer.stop(shutdownNotification(CeaseSubcode.OTHER_CONFIGURATION_CHANGE, 'configuration changed'));
+      }
+      this.peers.clear();
+      this.router = Speaker.makeRouter(next, this.log);
+    }
     const wanted = new Map(next.peers.map((pc) => [peerKey(pc), pc]));
     let removed = 0;
     let changed = 0;
@@ -136,9 +161,10 @@ export class Speaker {
       }
     }
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen)) await this.listen(next.listen);
-    if (JSON.stringify(prev.originate) !== JSON.stringify(next.originate) || !sameNextHop(prev, next)) {
-      for (const peer of this.peers.values()) peer.readvertise();
+    if (!globalChange && JSON.stringify(prev.originate) !== JSON.stringify(next.originate)) {
+      this.router.setOriginated(next.originate);
     }
+    if (!sameNextHop(prev, next)) for (const peer of this.peers.values()) peer.refreshExports();
     this.log.info(
       { added, removed, changed, unchanged: this.peers.size - added - changed },
       'configuration reloaded',

@@ -59,6 +59,7 @@ describe('defaults', () => {
       log: { level: 'info' },
       nextHop: {},
       originate: [],
+      reflector: null,
       peers: [],
     } satisfies TernConfig);
   });
@@ -80,6 +81,8 @@ describe('defaults', () => {
       addPath: 'off',
       extendedMessage: true,
       gracefulRestart: { enabled: true, restartTime: 120 },
+      rrClient: false,
+      nextHopSelf: 'auto',
       ibgp: true,
     } satisfies PeerConfig);
     expect('keepaliveTime' in c.peers[0]!).toBe(false);
@@ -169,6 +172,8 @@ describe('full config', () => {
       extendedMessage: true,
       // `gracefulRestart: false` turns it off and keeps the global restartTime
       gracefulRestart: { enabled: false, restartTime: 300 },
+      rrClient: false,
+      nextHopSelf: 'auto',
       ibgp: false,
     } satisfies PeerConfig);
   });
@@ -670,6 +675,41 @@ const ERRORS: readonly (readonly [string, string, string, string | RegExp])[] = 
     'peers[0] is also passive with address 10.0.0.2: an incoming connection cannot tell them apart (make one of them active, or give them different localAddress)',
   ],
 ];
+
+describe('route reflection settings', () => {
+  it('reads reflector and rrClient, cluster id defaulting to the router id', () => {
+    const c = parseConfig(
+      withId(
+        'reflector: true\npeers:\n  - { address: 10.0.0.2, asn: 64512, rrClient: true, nextHopSelf: self }\n',
+      ),
+      'rr.yaml',
+    );
+    expect(c.reflector).toEqual({ clusterId: c.routerId });
+    expect(c.peers[0]).toMatchObject({ rrClient: true, nextHopSelf: 'self' });
+    expect(parseConfig(withId('reflector: { clusterId: 1.1.1.1 }\n'), 'rr.yaml').reflector).toEqual({
+      clusterId: '1.1.1.1',
+    });
+  });
+
+  it('refuses rrClient on an eBGP peer or without reflector', () => {
+    expect(
+      errorsOf(withId('reflector: true\npeers:\n  - { address: 10.0.0.2, asn: 65001, rrClient: true }\n')),
+    ).toContainEqual(
+      expect.objectContaining({
+        path: 'peers[0].rrClient',
+        message: expect.stringMatching(/only an iBGP peer/),
+      }),
+    );
+    expect(
+      errorsOf(withId('peers:\n  - { address: 10.0.0.2, asn: 64512, rrClient: true }\n')),
+    ).toContainEqual(
+      expect.objectContaining({
+        path: 'peers[0].rrClient',
+        message: expect.stringMatching(/needs `reflector:`/),
+      }),
+    );
+  });
+});
 
 describe('peers sharing an address', () => {
   it('are two peers when their local addresses differ (also both passive)', () => {

@@ -1,0 +1,224 @@
+// Router: the Loc-RIB and what flows in and out of it. Routes received from peers (after the import
+// checks) and our own originated prefixes go into the Loc-RIB; every change of a best route is exported
+// to each established peer through its export rules (RFC 4271 9.1.3, RFC 4456) into that peer's
+// Adj-RIB-Out, which the peer drains to its socket.
+
+import { familyKey, IPV4_UNICAST, IPV6_UNICAST, Origin } from '../bgp/messages/iana.js';
+import type { PrefixList } from '../bgp/messages/nlri.js';
+import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
+import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
+import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
+import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
+import { type ExportContext, exportRoute, exportSourceKey } from '../bgp/rib/export.js';
+import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
+import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../bgp/rib/types.js';
+import type { OriginateRoute } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { isReflectionLoop, type ReflectorConfig } from '../reflector/rules.js';
+
+/** What the Router needs from an established peer. */
+export interface RibPeer {
+  readonly info: PeerInfo;
+  readonly exportContext: ExportContext;
+  /** Negotiated families (familyKey). */
+  readonly families: readonly number[];
+  /** Families for which the peer receives path identifiers (ADD-PATH send). */
+  readonly addPathSend: ReadonlySet<number>;
+  readonly adjRibOut: AdjRibOut;
+  /** Export results by attribute object and source (see exportSourceKey); cleared per session. */
+  readonly exportCache: WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>;
+  /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
+  scheduleFlush(): void;
+}
+
+export interface ReceiveResult {
+  readonly announced: number;
+  readonly withdrawn: number;
+  /** Announced routes dropped by import checks (AS path or reflection loop). */
+  readonly rejected: number;
+}
+
+function originKey(r: OriginateRoute): string {
+  return JSON.stringify([r.communities, r.localPref, r.med]);
+}
+
+export class Router {
+  readonly locRib = new LocRib({ alwaysCompareMed: false, defaultLocalPref: 100 });
+  private readonly peers = new Set<RibPeer>();
+  private readonly local: PeerInfo;
+  /** Our originated routes by family and prefix key, with what they were built from. */
+  private originated = new Map<string, { family: number; prefix: number | string; key: string }>();
+
+  constructor(
+    readonly routerId: string,
+    readonly asn: number,
+    readonly reflector: ReflectorConfig | undefined,
+    private readonly log: Logger,
+  ) {
+    this.local = {
+      id: LOCAL_PEER_ID,
+      address: '0.0.0.0',
+      asn,
+      localAsn: asn,
+      ibgp: false,
+      routerId,
+      rrClient: false,
+    };
+  }
+
+  /** A session came up: the peer gets every best route of its families (then End-of-RIB, by the peer). */
+  attach(p: RibPeer): void {
+    this.peers.add(p);
+    for (const family of p.families) {
+      for (const e of this.locRib.entries(family)) {
+        if (e.best) this.exportTo(p, family, e.prefix, e.best);
+      }
+    }
+  }
+
+  /** A session went down: its routes leave the Loc-RIB, and the other peers hear what changed. */
+  detach(p: RibPeer): void {
+    this.peers.delete(p);
+    this.propagate(this.locRib.withdrawPeer(p.info.id));
+  }
+
+  /** One UPDATE from an established peer. */
+  receive(p: RibPeer, update: UpdateMessage): ReceiveResult {
+    const changes: Change[] = [];
+    const id = p.info.id;
+    let withdrawn = 0;
+    const withdraw = (family: number, list: PrefixList): void => {
+      const ids = list.pathIds;
+      for (let i = 0; i < list.prefixes.length; i++) {
+        withdrawn++;
+        const c = this.locRib.withdraw(family, list.prefixes[i]!, id, ids?.[i]);
+        if (c) changes.push(c);
+      }
+    };
+    const a = update.attributes;
+    withdraw(IPV4_UNICAST, update.withdrawn);
+    if (a.mpUnreach?.kind === 'unicast')
+      withdraw(familyKey(a.mpUnreach.afi, a.mpUnreach.safi), a.mpUnreach.withdrawn);
+    const reach = a.mpReach?.kind === 'unicast' ? a.mpReach : undefined;
+
+    let announced = 0;
+    let rejected = 0;
+    const announce = (family: number, list: PrefixList, attrs: RouteAttributes): void => {
+      const reason = this.importRejection(p.info, attrs);
+      if (reason !== undefined) {
+        // RFC 4271 9.1.2 / RFC 4456 8: the route is unusable, and replaces (withdraws) an earlier one
+        rejected += list.prefixes.length;
+        this.log.debug({ peer: id, reason, routes: list.prefixes.length }, 'routes rejected on import');
+        withdraw(family, list);
+        return;
+      }
+      const ids = list.pathIds;
+      for (let i = 0; i < list.prefixes.length; i++) {
+        announced++;
+        const route: Route = ids
+          ? { family, prefix: list.prefixes[i]!, pathId: ids[i]!, peer: p.info, attributes: attrs }
+          : { family, prefix: list.prefixes[i]!, peer: p.info, attributes: attrs };
+        const c = this.locRib.update(route);
+        if (c) changes.push(c);
+      }
+    };
+    if (treatAsWithdraw(update)) {
+      withdraw(IPV4_UNICAST, update.nlri);
+      if (reach) withdraw(familyKey(reach.afi, reach.safi), reach.nlri);
+    } else {
+      const { mpReach: _r, mpUnreach: _u, nextHop, localPref, ...rest } = a;
+      // RFC 4271 5.1.5 / RFC 7606 7.5: LOCAL_PREF from an external peer is ignored
+      const common = p.info.ibgp && localPref !== undefined ? { ...rest, localPref } : rest;
+      if (update.nlri.prefixes.length > 0 && nextHop !== undefined) {
+        announce(IPV4_UNICAST, update.nlri, { ...common, nextHop });
+      }
+      if (reach && reach.nlri.prefixes.length > 0) {
+        const attrs: RouteAttributes =
+          reach.linkLocalNextHop === undefined
+            ? { ...common, nextHop: reach.nextHop }
+            : { ...common, nextHop: reach.nextHop, linkLocalNextHop: reach.linkLocalNextHop };
+        announce(familyKey(reach.afi, reach.safi), reach.nlri, attrs);
+      }
+    }
+    this.propagate(changes);
+    return { announced, withdrawn, rejected };
+  }
+
+  /** Why a received route must not be used, or undefined. */
+  private importRejection(from: PeerInfo, attrs: RouteAttributes): string | undefined {
+    if (!from.ibgp && attrs.asPath?.some((s) => s.asns.includes(from.localAsn))) return 'as-path-loop';
+    if (this.reflector) {
+      const loop = isReflectionLoop(attrs, this.reflector);
+      if (loop) return loop;
+    } else if (from.ibgp && attrs.originatorId === this.routerId) {
+      return 'originator-id';
+    }
+    return undefined;
+  }
+
+  /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */
+  setOriginated(routes: readonly OriginateRoute[]): void {
+    const changes: Change[] = [];
+    const next = new Map<string, { family: number; prefix: number | string; key: string }>();
+    for (const r of routes) {
+      const v4 = r.family === 'ipv4-unicast';
+      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
+      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
+      if (prefix === undefined) continue; // validated by the config loader
+      const id = `${family}|${prefix}`;
+      const key = originKey(r);
+      next.set(id, { family, prefix, key });
+      if (this.originated.get(id)?.key === key) continue;
+      const attributes: RouteAttributes = {
+        origin: Origin.IGP,
+        asPath: [],
+        // the next hop of our own routes is set per session on export (next hop self)
+        nextHop: v4 ? '0.0.0.0' : '::',
+        ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
+        ...(r.med !== undefined ? { med: r.med } : {}),
+        ...(r.communities.length > 0 ? { communities: r.communities } : {}),
+      };
+      const c = this.locRib.update({ family, prefix, peer: this.local, attributes });
+      if (c) changes.push(c);
+    }
+    for (const [id, old] of this.originated) {
+      if (next.has(id)) continue;
+      const c = this.locRib.withdraw(old.family, old.prefix, LOCAL_PEER_ID);
+      if (c) changes.push(c);
+    }
+    this.originated = next;
+    this.propagate(changes);
+  }
+
+  private propagate(changes: readonly Change[]): void {
+    if (changes.length === 0) return;
+    for (const p of this.peers) {
+      for (const c of changes) {
+        if (p.families.includes(c.family)) this.exportTo(p, c.family, c.prefix, c.after);
+      }
+      p.scheduleFlush();
+    }
+  }
+
+  private exportTo(p: RibPeer, family: number, prefix: number | string, route: Route | undefined): void {
+    const pathId = p.addPathSend.has(family) ? 1 : undefined;
+    p.adjRibOut.set(family, prefix, pathId, route ? this.exported(p, route) : undefined);
+  }
+
+  /** The attributes `route` is sent to `p` with (undefined: not sent), one object per distinct result. */
+  private exported(p: RibPeer, route: Route): RouteAttributes | undefined {
+    let bySource = p.exportCache.get(route.attributes);
+    if (!bySource) {
+      bySource = new Map();
+      p.exportCache.set(route.attributes, bySource);
+    }
+    const source = exportSourceKey(route);
+    let result = bySource.get(source);
+    if (result === undefined) {
+      const d = exportRoute(route, p.exportContext);
+      result = d.send ? d.attributes : null;
+      bySource.set(source, result);
+    }
+    return result ?? undefined;
+  }
+}

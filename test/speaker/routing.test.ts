@@ -1,0 +1,127 @@
+// Three tern speakers on loopback (127.0.0.1 - 127.0.0.2 - 127.0.0.3, A and C not peered): routes
+// pass through B by its Loc-RIB and export rules: eBGP transit, iBGP split horizon, route reflection.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatIpv4Key } from '../../src/bgp/messages/prefix.js';
+import { parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import type { Peer } from '../../src/speaker/peer.js';
+import { Speaker } from '../../src/speaker/speaker.js';
+
+const PORT = 20000 + Math.floor(Math.random() * 20000);
+const A = '127.0.0.1';
+const B = '127.0.0.2';
+const C = '127.0.0.3';
+const ID = { [A]: '10.0.0.1', [B]: '10.0.0.2', [C]: '10.0.0.3' } as const;
+
+interface PeerSpec {
+  readonly address: string;
+  readonly asn: number;
+  readonly rrClient?: boolean;
+}
+
+function config(self: string, asn: number, peers: PeerSpec[], extra = ''): string {
+  return `
+routerId: ${ID[self as keyof typeof ID]}
+asn: ${asn}
+listen: { address: ${self}, port: ${PORT} }
+holdTime: 9
+connectRetryTime: 1
+errorWaitTime: [1, 2]
+families: [ipv4-unicast]
+${extra}
+peers:
+${peers
+  .map(
+    (p) =>
+      `  - { address: ${p.address}, port: ${PORT}, asn: ${p.asn}, localAddress: ${self}${p.rrClient ? ', rrClient: true' : ''} }`,
+  )
+  .join('\n')}
+`;
+}
+
+const running: Speaker[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop('test over')));
+});
+
+async function speaker(yaml: string): Promise<Speaker> {
+  const sp = new Speaker(parseConfig(yaml, 'routing.yaml'), silentLogger());
+  running.push(sp);
+  await sp.start();
+  return sp;
+}
+
+function peerOf(sp: Speaker, address: string): Peer {
+  const p = [...sp.peers.values()].find((x) => x.config.address === address);
+  if (!p) throw new Error(`no peer ${address}`);
+  return p;
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function routesFrom(p: Peer): string[] {
+  return p.adjRibIn.routes().map((r) => formatIpv4Key(r.prefix as number));
+}
+
+describe('routing through a tern in the middle', () => {
+  it('eBGP transit: AS path prepended hop by hop, next hop self; a withdrawal travels too', async () => {
+    const a = await speaker(config(A, 65001, [{ address: B, asn: 65002 }], 'originate: [10.1.0.0/24]'));
+    await speaker(config(B, 65002, [{ address: A, asn: 65001 }, { address: C, asn: 65003 }]));
+    const c = await speaker(config(C, 65003, [{ address: B, asn: 65002 }]));
+    const atC = peerOf(c, B);
+    await waitFor('route at C', () => atC.adjRibIn.count() === 1);
+    const r = atC.adjRibIn.routes()[0]!;
+    expect(formatIpv4Key(r.prefix as number)).toBe('10.1.0.0/24');
+    expect(r.attributes.asPath).toEqual([{ type: 2, asns: [65002, 65001] }]);
+    expect(r.attributes.nextHop).toBe(B);
+    // C's own table also came back to B, but not to C again (not sent back to its source)
+    await a.reload(parseConfig(config(A, 65001, [{ address: B, asn: 65002 }], 'originate: []'), 'a.yaml'));
+    await waitFor('withdrawal at C', () => atC.adjRibIn.count() === 0);
+  });
+
+  it('iBGP: B does not pass routes between its iBGP peers (split horizon)', async () => {
+    await speaker(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: [10.1.0.0/24]'));
+    const b = await speaker(config(B, 64512, [{ address: A, asn: 64512 }, { address: C, asn: 64512 }]));
+    const c = await speaker(config(C, 64512, [{ address: B, asn: 64512 }], 'originate: [10.3.0.0/24]'));
+    await waitFor('B learns both', () => peerOf(b, A).adjRibIn.count() === 1 && peerOf(b, C).adjRibIn.count() === 1);
+    await waitFor('C Established', () => peerOf(c, B).state === 'Established');
+    // give B time to (wrongly) forward; nothing may arrive
+    await new Promise((r) => setTimeout(r, 500));
+    expect(routesFrom(peerOf(c, B))).toEqual([]);
+  });
+
+  it('route reflector: B reflects between its clients with ORIGINATOR_ID and CLUSTER_LIST, next hop kept', async () => {
+    await speaker(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: [10.1.0.0/24]'));
+    await speaker(
+      config(
+        B,
+        64512,
+        [
+          { address: A, asn: 64512, rrClient: true },
+          { address: C, asn: 64512, rrClient: true },
+        ],
+        'reflector: { clusterId: 1.1.1.1 }',
+      ),
+    );
+    const c = await speaker(config(C, 64512, [{ address: B, asn: 64512 }]));
+    const atC = peerOf(c, B);
+    await waitFor('reflected route at C', () => atC.adjRibIn.count() === 1);
+    const r = atC.adjRibIn.routes()[0]!;
+    expect(r.attributes).toMatchObject({
+      nextHop: A,
+      asPath: [],
+      localPref: 100,
+      originatorId: ID[A],
+      clusterList: ['1.1.1.1'],
+    });
+  });
+});
