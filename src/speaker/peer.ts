@@ -9,7 +9,7 @@ import { initialSession } from '../bgp/fsm/fsm.js';
 import type { Negotiated } from '../bgp/fsm/negotiate.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
 import type { Capability } from '../bgp/messages/capabilities/index.js';
-import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName, familyKey } from '../bgp/messages/iana.js';
+import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName } from '../bgp/messages/iana.js';
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';

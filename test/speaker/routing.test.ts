@@ -75,7 +75,12 @@ function routesFrom(p: Peer): string[] {
 describe('routing through a tern in the middle', () => {
   it('eBGP transit: AS path prepended hop by hop, next hop self; a withdrawal travels too', async () => {
     const a = await speaker(config(A, 65001, [{ address: B, asn: 65002 }], 'originate: [10.1.0.0/24]'));
-    await speaker(config(B, 65002, [{ address: A, asn: 65001 }, { address: C, asn: 65003 }]));
+    await speaker(
+      config(B, 65002, [
+        { address: A, asn: 65001 },
+        { address: C, asn: 65003 },
+      ]),
+    );
     const c = await speaker(config(C, 65003, [{ address: B, asn: 65002 }]));
     const atC = peerOf(c, B);
     await waitFor('route at C', () => atC.adjRibIn.count() === 1);
@@ -90,9 +95,17 @@ describe('routing through a tern in the middle', () => {
 
   it('iBGP: B does not pass routes between its iBGP peers (split horizon)', async () => {
     await speaker(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: [10.1.0.0/24]'));
-    const b = await speaker(config(B, 64512, [{ address: A, asn: 64512 }, { address: C, asn: 64512 }]));
+    const b = await speaker(
+      config(B, 64512, [
+        { address: A, asn: 64512 },
+        { address: C, asn: 64512 },
+      ]),
+    );
     const c = await speaker(config(C, 64512, [{ address: B, asn: 64512 }], 'originate: [10.3.0.0/24]'));
-    await waitFor('B learns both', () => peerOf(b, A).adjRibIn.count() === 1 && peerOf(b, C).adjRibIn.count() === 1);
+    await waitFor(
+      'B learns both',
+      () => peerOf(b, A).adjRibIn.count() === 1 && peerOf(b, C).adjRibIn.count() === 1,
+    );
     await waitFor('C Established', () => peerOf(c, B).state === 'Established');
     // give B time to (wrongly) forward; nothing may arrive
     await new Promise((r) => setTimeout(r, 500));
