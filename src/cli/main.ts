@@ -78,8 +78,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<what>', 'protocols | neighbors | routes | status')
     .option('-s, --socket <path>', 'control socket of the daemon', DEFAULT_SOCKET)
     .option('--peer <name|address>', 'only this peer (neighbors, routes)')
+    .option('--all', 'routes: the Loc-RIB, every candidate with the best marked and why it won')
     .option('--json', 'print the JSON the daemon sent')
-    .action(async (what: string, opts: { socket: string; peer?: string; json?: boolean }) => {
+    .action(async (what: string, opts: { socket: string; peer?: string; all?: boolean; json?: boolean }) => {
       const known = ['protocols', 'neighbors', 'routes', 'status'];
       if (!known.includes(what)) {
         process.stderr.write(`tern show: unknown "${what}" (expected ${known.join(', ')})\n`);

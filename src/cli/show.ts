@@ -131,6 +131,26 @@ export function formatShow(what: string, result: unknown): string {
           ['Communities', 'communities'],
         ],
       );
+    case 'rib':
+      return table(
+        (result as Row[]).map((r) => ({
+          ...r,
+          mark: r.best ? '*' : '',
+          why: r.best ? (r.reason ?? '') : '',
+          asPath: asPathText(r.asPath),
+        })),
+        [
+          ['', 'mark'],
+          ['Prefix', 'prefix'],
+          ['From', 'from'],
+          ['Next hop', 'nextHop'],
+          ['AS path', 'asPath'],
+          ['LocPref', 'localPref'],
+          ['MED', 'med'],
+          ['Origin', 'origin'],
+          ['Best because', 'why'],
+        ],
+      );
     default:
       return Object.entries(result as Row)
         .map(([k, v]) => `${k}: ${cell(v)}`)

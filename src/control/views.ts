@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { attributesToJson } from '../bgp/json/update.js';
 import { familyName } from '../bgp/messages/iana.js';
 import { formatIpv4Key, formatIpv6Key } from '../bgp/messages/prefix.js';
+import { LOCAL_PEER_ID } from '../bgp/rib/types.js';
 import type { Peer } from '../speaker/peer.js';
 import type { Speaker } from '../speaker/speaker.js';
 import type { ControlRequest } from './server.js';
@@ -98,6 +99,38 @@ function routesView(speaker: Speaker, args: Readonly<Record<string, unknown>>): 
   return out;
 }
 
+/** The Loc-RIB: every candidate of every prefix, the best marked with the decision step that chose it. */
+function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
+  const rib = speaker.router.locRib;
+  const names = new Map([...speaker.peers].map(([key, p]) => [key, p.name]));
+  const only = typeof args.prefix === 'string' ? args.prefix : undefined;
+  const out: Record<string, unknown>[] = [];
+  for (const family of rib.families()) {
+    for (const e of rib.entries(family)) {
+      const prefix = typeof e.prefix === 'number' ? formatIpv4Key(e.prefix) : formatIpv6Key(e.prefix);
+      if (only !== undefined && prefix !== only) continue;
+      for (const r of e.routes) {
+        const { nextHop, linkLocalNextHop, ...rest } = r.attributes;
+        const best = r === e.best;
+        out.push({
+          family: familyText(family),
+          prefix,
+          from: r.peer.id === LOCAL_PEER_ID ? 'local' : (names.get(r.peer.id) ?? r.peer.id),
+          best,
+          ...(best && e.reason !== undefined ? { reason: e.reason } : {}),
+          ...(r.pathId !== undefined ? { pathId: r.pathId } : {}),
+          ...(r.stale ? { stale: true } : {}),
+          nextHop: r.peer.id === LOCAL_PEER_ID ? 'self' : nextHop,
+          ...(linkLocalNextHop !== undefined ? { linkLocalNextHop } : {}),
+          ...attributesToJson(rest),
+        });
+      }
+    }
+  }
+  out.sort((a, b) => String(a.prefix).localeCompare(String(b.prefix)) || Number(b.best) - Number(a.best));
+  return out;
+}
+
 function statusView(speaker: Speaker, version: string): Record<string, unknown> {
   const peers = [...speaker.peers.values()];
   return {
@@ -124,7 +157,7 @@ export function controlHandler(speaker: Speaker, version: string): (req: Control
         return (which ? [findPeer(speaker, which)] : [...speaker.peers.values()]).map(neighborView);
       }
       case 'show routes':
-        return routesView(speaker, args);
+        return args.all === true ? ribView(speaker, args) : routesView(speaker, args);
       case 'show status':
         return statusView(speaker, version);
       default:

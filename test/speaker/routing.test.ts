@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4Key } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
+import { controlHandler } from '../../src/control/views.js';
 import { silentLogger } from '../../src/log.js';
 import type { Peer } from '../../src/speaker/peer.js';
 import { Speaker } from '../../src/speaker/speaker.js';
@@ -73,6 +74,29 @@ function routesFrom(p: Peer): string[] {
 }
 
 describe('routing through a tern in the middle', () => {
+  it('show routes --all: every candidate, the best marked with the decision step that chose it', async () => {
+    await speaker(config(A, 65001, [{ address: B, asn: 65002 }], 'originate: [10.9.0.0/24]'));
+    const b = await speaker(
+      config(B, 65002, [
+        { address: A, asn: 65001 },
+        { address: C, asn: 65003 },
+      ]),
+    );
+    // A (65001) and C (65003) both originate 10.9.0.0/24: at B equal LOCAL_PREF, AS path length and
+    // ORIGIN, MED not compared (other neighbour AS), both eBGP, no CLUSTER_LIST: A's lower id wins
+    await speaker(config(C, 65003, [{ address: B, asn: 65002 }], 'originate: [10.9.0.0/24]'));
+    const show = controlHandler(b, 'test');
+    const rows = await waitFor('two candidates at B', () => {
+      const r = show({ command: 'show routes', args: { all: true } }) as Record<string, unknown>[];
+      return r.length === 2 ? r : undefined;
+    });
+    expect(rows.map((r) => [r.prefix, r.from, r.best])).toEqual([
+      ['10.9.0.0/24', `peer_${A.replace(/\./g, '_')}`, true],
+      ['10.9.0.0/24', `peer_${C.replace(/\./g, '_')}`, false],
+    ]);
+    expect(rows[0]!.reason).toBe('router-id');
+  });
+
   it('eBGP transit: AS path prepended hop by hop, next hop self; a withdrawal travels too', async () => {
     const a = await speaker(config(A, 65001, [{ address: B, asn: 65002 }], 'originate: [10.1.0.0/24]'));
     await speaker(
