@@ -358,9 +358,17 @@ function main(): void {
   const totalS = Number(process.hrtime.bigint() - started) / 1e9;
   const loadEnd = Number(os.loadavg()[0]!.toFixed(2));
   if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify({ machine: { ...info, loadavg1mEnd: loadEnd }, warmup: WARMUP, reps: REPS, scale: SCALE, totalSeconds: totalS, results, intern }, null, 2)}\n`,
-    );
+    const machineInfo = { ...info, loadavg1mEnd: loadEnd };
+    const out = {
+      machine: machineInfo,
+      warmup: WARMUP,
+      reps: REPS,
+      scale: SCALE,
+      totalSeconds: totalS,
+      results,
+      intern,
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
   const pass = (ok: boolean): string => (ok ? 'PASS' : 'BELOW');
@@ -400,9 +408,10 @@ function main(): void {
       '-',
     ]);
     if (r.churnUpdatesPerSecond !== null) {
+      const moved = (r.churnBestChanges ?? 0).toLocaleString('en-US');
       rows.push([
         `${r.table} churn`,
-        `${ROUTES.toLocaleString('en-US')} updates, ${r.churnBestChanges!.toLocaleString('en-US')} best changes`,
+        `${ROUTES.toLocaleString('en-US')} updates, ${moved} best changes`,
         `${si(r.churnUpdatesPerSecond)}updates/s`,
         '',
         '-',

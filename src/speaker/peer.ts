@@ -13,7 +13,7 @@ import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName } from '../bgp
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
-import { endOfRib } from '../bgp/messages/update.js';
+import { endOfRib, endOfRibFamily } from '../bgp/messages/update.js';
 import { AdjRibIn, type RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import type { ExportContext } from '../bgp/rib/export.js';
@@ -133,6 +133,8 @@ export class Peer implements LinkOwner, RibPeer {
   families: readonly number[] = [];
   addPathSend: ReadonlySet<number> = new Set();
   private flushScheduled = false;
+  /** RFC 4724 receiving speaker: the peer is restarting; its stale routes wait for it until the timer. */
+  private restarting: { readonly timer: NodeJS.Timeout; readonly families: Set<number> } | undefined;
   private stopped = false;
 
   constructor(
@@ -199,6 +201,7 @@ export class Peer implements LinkOwner, RibPeer {
   /** Stops the peer (ManualStop): sends `notification` on a live connection, closes, stays down. */
   stop(notification: NotificationMessage): void {
     this.stopped = true;
+    this.endRestart('peer stopped');
     for (const link of [this.secondary, this.primary]) link?.dispatch({ type: 'ManualStop', notification });
     this.secondary?.dispose();
     this.secondary = undefined;
@@ -285,12 +288,14 @@ export class Peer implements LinkOwner, RibPeer {
         this.sessionUp(link, action.negotiated);
         break;
       case 'sessionDown':
-        this.sessionDown(link, action.reason);
+        this.sessionDown(link, action.reason, action.graceful);
         break;
       case 'deliver':
         if (action.message.type === 'update') {
           this.adjRibIn.apply(action.message);
           const r = this.ctx.router.receive(this, action.message);
+          const eor = endOfRibFamily(action.message);
+          if (eor !== undefined) this.endOfRibReceived(eor);
           if (action.message.problems) {
             for (const p of action.message.problems) {
               this.log.warn(
@@ -394,20 +399,89 @@ export class Peer implements LinkOwner, RibPeer {
     this.adjRibOut.clear();
     // the whole table, then End-of-RIB for each family (RFC 4724 2)
     this.ctx.router.attach(this);
+    this.restartSessionUp(negotiated);
     this.flush();
     for (const family of this.families) link.send(endOfRib(family >> 8, family & 255));
   }
 
-  private sessionDown(link: Link, reason: string): void {
+  private sessionDown(link: Link, reason: string, graceful: boolean): void {
     if (link !== this.established) return;
+    const negotiated = this.negotiated;
     this.established = undefined;
     this.negotiated = undefined;
     this.lastError = reason;
     const dropped = this.adjRibIn.count();
     this.adjRibIn.clear();
-    this.ctx.router.detach(this);
+    // RFC 4724 4.2: a peer that announced graceful restart and lost the connection (no NOTIFICATION)
+    // keeps its routes, stale, for the families it listed, until it is back or its restart time ends
+    const gr = negotiated?.peerGracefulRestart;
+    const staleFamilies =
+      graceful && gr && gr.restartTime > 0
+        ? gr.families.map((f) => f.family).filter((f) => negotiated!.families.includes(f))
+        : [];
+    this.ctx.router.detach(this, staleFamilies);
     this.adjRibOut.clear();
-    this.log.warn({ reason, routesDropped: dropped }, 'session down');
+    if (staleFamilies.length > 0 && gr) this.startRestartTimer(gr.restartTime, staleFamilies);
+    else this.endRestart('session down without graceful restart');
+    this.log.warn(
+      {
+        reason,
+        routesDropped: staleFamilies.length > 0 ? 0 : dropped,
+        gracefulRestart: staleFamilies.length > 0,
+      },
+      'session down',
+    );
+  }
+
+  private startRestartTimer(seconds: number, families: readonly number[]): void {
+    if (this.restarting) clearTimeout(this.restarting.timer);
+    const timer = setTimeout(() => this.endRestart(`restart time of ${seconds} s ran out`), seconds * 1000);
+    timer.unref();
+    const pending = new Set(families);
+    // a second drop during the restart keeps the families still waiting (RFC 4724 4.2)
+    for (const f of this.restarting?.families ?? []) pending.add(f);
+    this.restarting = { timer, families: pending };
+  }
+
+  /** Sweeps every stale route of this peer and forgets the restart. */
+  private endRestart(why: string): void {
+    const r = this.restarting;
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.restarting = undefined;
+    const n = this.ctx.router.sweepStale(this.info.id);
+    this.log.info({ why, staleRoutesRemoved: n }, 'graceful restart over');
+  }
+
+  /** The restarted peer is back: families it no longer preserves (F bit clear) are swept now. */
+  private restartSessionUp(negotiated: Negotiated): void {
+    const r = this.restarting;
+    if (!r) return;
+    const gr = negotiated.peerGracefulRestart;
+    if (!gr) {
+      this.endRestart('the peer came back without graceful restart');
+      return;
+    }
+    const kept = new Set(gr.families.filter((f) => f.forwardingState).map((f) => f.family));
+    const drop = [...r.families].filter((f) => !kept.has(f));
+    if (drop.length > 0) {
+      for (const f of drop) r.families.delete(f);
+      this.ctx.router.sweepStale(this.info.id, drop);
+    }
+    if (r.families.size === 0) this.endRestart('no family kept forwarding state');
+  }
+
+  /** RFC 4724 4.2: End-of-RIB from a restarted peer ends the wait for that family. */
+  private endOfRibReceived(family: number): void {
+    const r = this.restarting;
+    if (!r?.families.has(family)) return;
+    r.families.delete(family);
+    const n = this.ctx.router.sweepStale(this.info.id, [family]);
+    this.log.info({ family, staleRoutesRemoved: n }, 'End-of-RIB: stale routes swept');
+    if (r.families.size === 0) {
+      clearTimeout(r.timer);
+      this.restarting = undefined;
+    }
   }
 
   /** RibPeer: drain the Adj-RIB-Out soon (changes arriving meanwhile coalesce). */

@@ -76,10 +76,29 @@ export class Router {
     }
   }
 
-  /** A session went down: its routes leave the Loc-RIB, and the other peers hear what changed. */
-  detach(p: RibPeer): void {
+  /**
+   * A session went down: its routes leave the Loc-RIB and the other peers hear what changed, except in
+   * `staleFamilies` (a graceful restart, RFC 4724 4.2), where they stay, marked stale, until
+   * `sweepStale`.
+   */
+  detach(p: RibPeer, staleFamilies: readonly number[] = []): void {
     this.peers.delete(p);
-    this.propagate(this.locRib.withdrawPeer(p.info.id));
+    const id = p.info.id;
+    if (staleFamilies.length === 0) {
+      this.propagate(this.locRib.withdrawPeer(id));
+      return;
+    }
+    const kept = this.locRib.markStale(id, staleFamilies);
+    const others = this.locRib.families().filter((f) => !staleFamilies.includes(f));
+    this.propagate(others.length > 0 ? this.locRib.withdrawPeer(id, others) : []);
+    this.log.info({ peer: id, staleRoutes: kept }, 'graceful restart: routes kept as stale');
+  }
+
+  /** Drops the routes of `peerId` still stale (End-of-RIB came, or the restart time ran out). */
+  sweepStale(peerId: string, families?: readonly number[]): number {
+    const changes = this.locRib.sweepStale(peerId, families);
+    this.propagate(changes);
+    return changes.length;
   }
 
   /** One UPDATE from an established peer. */

@@ -531,7 +531,7 @@ describe('OpenConfirm', () => {
 });
 
 describe('Established', () => {
-  const down = (reason: string): FsmAction => ({ type: 'sessionDown', reason });
+  const down = (reason: string, graceful = false): FsmAction => ({ type: 'sessionDown', reason, graceful });
   const failing = (sent: FsmAction, reason: string) => [
     sent,
     CLOSE,
@@ -602,7 +602,8 @@ describe('Established', () => {
       CLOSE,
       stop('hold'),
       stop('keepalive'),
-      down('TCP connection failed: ECONNRESET'),
+      // no NOTIFICATION either way: a graceful-restart peer's routes stay, stale (RFC 4724 4.2)
+      down('TCP connection failed: ECONNRESET', true),
       start('idleHold', 5),
     ]);
   });

@@ -344,7 +344,9 @@ function toIdle(
   if (notification && connected(s.state)) actions.push({ type: 'send', message: notification });
   actions.push(CLOSE);
   for (const timer of RUNNING[s.state]) actions.push(stopTimer(timer));
-  if (s.state === 'Established') actions.push({ type: 'sessionDown', reason });
+  if (s.state === 'Established') {
+    actions.push({ type: 'sessionDown', reason, graceful: event.type === 'TcpConnectionFails' });
+  }
   let idleHoldTime = s.idleHoldTime;
   if (how === 'failure') {
     const stable =

@@ -94,7 +94,11 @@ export type FsmAction =
   /** Close the TCP connection (after sending whatever `send` actions came before). */
   | { readonly type: 'close' }
   | { readonly type: 'sessionUp'; readonly negotiated: Negotiated; readonly peerOpen: OpenMessage }
-  | { readonly type: 'sessionDown'; readonly reason: string }
+  /**
+   * The Established session ended. `graceful`: the TCP connection failed with no NOTIFICATION either
+   * way, the case in which a graceful-restart peer's routes are kept as stale (RFC 4724 4.2).
+   */
+  | { readonly type: 'sessionDown'; readonly reason: string; readonly graceful: boolean }
   /** An UPDATE or ROUTE-REFRESH received while Established, for the RIB. */
   | { readonly type: 'deliver'; readonly message: UpdateMessage | RouteRefreshMessage };
 

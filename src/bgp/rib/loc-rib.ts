@@ -443,14 +443,17 @@ export class LocRib {
     return slot instanceof Entry ? slot.best : slot;
   }
 
-  /** Every candidate for a prefix, in arrival order. */
+  /** Every candidate for a prefix, in arrival order: a live view, copy it to keep it. */
   candidates(family: number, prefix: number | string): readonly Route[] {
     const slot = this.tables.get(family)?.get(prefix);
     if (slot === undefined) return [];
     return slot instanceof Entry ? slot.routes : [slot];
   }
 
-  /** Every prefix of a family with its candidates and best route, in no particular order. */
+  /**
+   * Every prefix of a family with its candidates (live views) and best route, in no particular order.
+   * Works out the reasons not known yet (see the top of the file).
+   */
   entries(family: number): LocRibEntry[] {
     const out: LocRibEntry[] = [];
     this.tables.get(family)?.forEach((slot, prefix) => {
