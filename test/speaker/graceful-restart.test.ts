@@ -86,7 +86,10 @@ describe('graceful restart, receiving speaker (RFC 4724 4.2)', () => {
     }
     // back: 10.2.1.0/24 (no longer announced) swept, 10.2.0.0/24 announced again, not stale
     await waitFor('Q swept', () => rib.best(IPV4_UNICAST, Q) === undefined);
-    await waitFor('P renewed', () => rib.best(IPV4_UNICAST, P)?.stale === undefined && rib.best(IPV4_UNICAST, P));
+    await waitFor(
+      'P renewed',
+      () => rib.best(IPV4_UNICAST, P)?.stale === undefined && rib.best(IPV4_UNICAST, P),
+    );
   });
 
   it('sweeps the stale routes when the peer does not come back within its restart time', async () => {
@@ -101,7 +104,11 @@ describe('graceful restart, receiving speaker (RFC 4724 4.2)', () => {
     await waitFor('A notices', () => only(a).state !== 'Established');
     expect(rib.best(IPV4_UNICAST, P)?.stale).toBe(true);
     const t0 = Date.now();
-    await waitFor('stale route swept after the restart time', () => rib.best(IPV4_UNICAST, P) === undefined, 10_000);
+    await waitFor(
+      'stale route swept after the restart time',
+      () => rib.best(IPV4_UNICAST, P) === undefined,
+      10_000,
+    );
     expect(Date.now() - t0).toBeGreaterThan(1000);
   });
 

@@ -100,7 +100,16 @@ export class Bird2 extends DaemonBase implements BgpDaemon {
       throw new Error(`${this.label}: config rejected: ${check.stderr}\n(${this.configPath})`);
     this.spawn(
       paths.bird2,
-      ['-f', '-c', this.configPath, '-s', this.socket, '-P', join(this.dir, 'bird.pid')],
+      [
+        '-f',
+        '-c',
+        this.configPath,
+        '-s',
+        this.socket,
+        '-P',
+        join(this.dir, 'bird.pid'),
+        ...(this.opts.args ?? []),
+      ],
       'bird',
     );
     await this.waitReady(() => this.birdc(['show', 'status']), 'control socket answers');

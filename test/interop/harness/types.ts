@@ -56,6 +56,8 @@ export interface DaemonOptions {
   listenPort?: number;
   /** Extra global config, in the daemon's own syntax (escape hatch). */
   extraConfig?: string[];
+  /** Extra command-line arguments (e.g. BIRD's `-R`: start in graceful-restart recovery). */
+  args?: string[];
 }
 
 /** One path as the daemon's CLI shows it. */
