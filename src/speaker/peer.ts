@@ -127,6 +127,7 @@ export class Peer implements LinkOwner, RibPeer {
   /** What the established session has been told and has yet to be told. */
   readonly adjRibOut = new AdjRibOut();
   exportCache = new WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>();
+  readonly sentPaths = new Map<string, Set<number>>();
   /** Set while Established (RibPeer). */
   info: PeerInfo;
   exportContext: ExportContext;
@@ -397,6 +398,7 @@ export class Peer implements LinkOwner, RibPeer {
     this.exportContext = this.makeExportContext(link.socket?.localAddress);
     this.exportCache = new WeakMap();
     this.adjRibOut.clear();
+    this.sentPaths.clear();
     // the whole table, then End-of-RIB for each family (RFC 4724 2)
     this.ctx.router.attach(this);
     this.restartSessionUp(negotiated);

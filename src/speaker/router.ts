@@ -27,8 +27,15 @@ export interface RibPeer {
   readonly adjRibOut: AdjRibOut;
   /** Export results by attribute object and source (see exportSourceKey); cleared per session. */
   readonly exportCache: WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>;
+  /** ADD-PATH send: the path ids the peer holds per "family|prefix" (cleared per session). */
+  readonly sentPaths: Map<string, Set<number>>;
   /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
   scheduleFlush(): void;
+}
+
+interface Touched {
+  readonly family: number;
+  readonly prefix: number | string;
 }
 
 export interface ReceiveResult {
@@ -46,6 +53,9 @@ export class Router {
   readonly locRib = new LocRib({ alwaysCompareMed: false, defaultLocalPref: 100 });
   private readonly peers = new Set<RibPeer>();
   private readonly local: PeerInfo;
+  /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
+  private readonly pathIds = new Map<string, number>();
+  private nextPathId = 1;
   /** Our originated routes by family and prefix key, with what they were built from. */
   private originated = new Map<string, { family: number; prefix: number | string; key: string }>();
 
@@ -70,8 +80,10 @@ export class Router {
   attach(p: RibPeer): void {
     this.peers.add(p);
     for (const family of p.families) {
+      const all = p.addPathSend.has(family);
       for (const e of this.locRib.entries(family)) {
-        if (e.best) this.exportTo(p, family, e.prefix, e.best);
+        if (all) this.exportPaths(p, family, e.prefix);
+        else if (e.best) this.exportTo(p, family, e.prefix, e.best);
       }
     }
   }
@@ -85,25 +97,45 @@ export class Router {
     this.peers.delete(p);
     const id = p.info.id;
     if (staleFamilies.length === 0) {
-      this.propagate(this.locRib.withdrawPeer(id));
+      const touched = this.prefixesOf(id);
+      this.propagate(this.locRib.withdrawPeer(id), touched);
       return;
     }
     const kept = this.locRib.markStale(id, staleFamilies);
     const others = this.locRib.families().filter((f) => !staleFamilies.includes(f));
-    this.propagate(others.length > 0 ? this.locRib.withdrawPeer(id, others) : []);
+    const touched = this.prefixesOf(id, others);
+    this.propagate(others.length > 0 ? this.locRib.withdrawPeer(id, others) : [], touched);
     this.log.info({ peer: id, staleRoutes: kept }, 'graceful restart: routes kept as stale');
   }
 
   /** Drops the routes of `peerId` still stale (End-of-RIB came, or the restart time ran out). */
   sweepStale(peerId: string, families?: readonly number[]): number {
+    const touched = this.prefixesOf(peerId, families, true);
     const changes = this.locRib.sweepStale(peerId, families);
-    this.propagate(changes);
+    this.propagate(changes, touched);
     return changes.length;
+  }
+
+  /**
+   * Prefixes where `peerId` has a candidate (stale ones only, if asked), for ADD-PATH peers, which hear
+   * about every path and not only best changes. Empty when no peer receives several paths.
+   */
+  private prefixesOf(peerId: string, families?: readonly number[], staleOnly = false): Touched[] {
+    if (![...this.peers].some((p) => p.addPathSend.size > 0)) return [];
+    const out: Touched[] = [];
+    for (const family of families ?? this.locRib.families()) {
+      for (const e of this.locRib.entries(family)) {
+        if (e.routes.some((r) => r.peer.id === peerId && (!staleOnly || r.stale)))
+          out.push({ family, prefix: e.prefix });
+      }
+    }
+    return out;
   }
 
   /** One UPDATE from an established peer. */
   receive(p: RibPeer, update: UpdateMessage): ReceiveResult {
     const changes: Change[] = [];
+    const touched: Touched[] = [];
     const id = p.info.id;
     let withdrawn = 0;
     const withdraw = (family: number, list: PrefixList): void => {
@@ -112,6 +144,7 @@ export class Router {
         withdrawn++;
         const c = this.locRib.withdraw(family, list.prefixes[i]!, id, ids?.[i]);
         if (c) changes.push(c);
+        touched.push({ family, prefix: list.prefixes[i]! });
       }
     };
     const a = update.attributes;
@@ -139,6 +172,7 @@ export class Router {
           : { family, prefix: list.prefixes[i]!, peer: p.info, attributes: attrs };
         const c = this.locRib.update(route);
         if (c) changes.push(c);
+        touched.push({ family, prefix: route.prefix });
       }
     };
     if (treatAsWithdraw(update)) {
@@ -159,7 +193,7 @@ export class Router {
         announce(familyKey(reach.afi, reach.safi), reach.nlri, attrs);
       }
     }
-    this.propagate(changes);
+    this.propagate(changes, touched);
     return { announced, withdrawn, rejected };
   }
 
@@ -178,6 +212,7 @@ export class Router {
   /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */
   setOriginated(routes: readonly OriginateRoute[]): void {
     const changes: Change[] = [];
+    const touched: Touched[] = [];
     const next = new Map<string, { family: number; prefix: number | string; key: string }>();
     for (const r of routes) {
       const v4 = r.family === 'ipv4-unicast';
@@ -199,24 +234,71 @@ export class Router {
       };
       const c = this.locRib.update({ family, prefix, peer: this.local, attributes });
       if (c) changes.push(c);
+      touched.push({ family, prefix });
     }
     for (const [id, old] of this.originated) {
       if (next.has(id)) continue;
       const c = this.locRib.withdraw(old.family, old.prefix, LOCAL_PEER_ID);
       if (c) changes.push(c);
+      touched.push({ family: old.family, prefix: old.prefix });
     }
     this.originated = next;
-    this.propagate(changes);
+    this.propagate(changes, touched);
   }
 
-  private propagate(changes: readonly Change[]): void {
-    if (changes.length === 0) return;
+  /**
+   * Tells every established peer what changed: best-route changes to ordinary peers, every path of every
+   * touched prefix to peers that receive several paths (ADD-PATH, RFC 7911).
+   */
+  private propagate(changes: readonly Change[], touched: readonly Touched[] = []): void {
+    if (changes.length === 0 && touched.length === 0) return;
     for (const p of this.peers) {
+      let any = false;
       for (const c of changes) {
-        if (p.families.includes(c.family)) this.exportTo(p, c.family, c.prefix, c.after);
+        if (!p.families.includes(c.family) || p.addPathSend.has(c.family)) continue;
+        this.exportTo(p, c.family, c.prefix, c.after);
+        any = true;
       }
-      p.scheduleFlush();
+      if (p.addPathSend.size > 0) {
+        const seen = new Set<string>();
+        for (const t of touched) {
+          if (!p.addPathSend.has(t.family) || !p.families.includes(t.family)) continue;
+          const k = `${t.family}|${t.prefix}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          this.exportPaths(p, t.family, t.prefix);
+          any = true;
+        }
+      }
+      if (any) p.scheduleFlush();
     }
+  }
+
+  /** ADD-PATH: the peer gets every path of the prefix it may receive, each under its own path id. */
+  private exportPaths(p: RibPeer, family: number, prefix: number | string): void {
+    const k = `${family}|${prefix}`;
+    const before = p.sentPaths.get(k);
+    const now = new Set<number>();
+    for (const r of this.locRib.candidates(family, prefix)) {
+      const attrs = this.exported(p, r);
+      if (attrs === undefined) continue;
+      const id = this.pathIdOf(r);
+      now.add(id);
+      p.adjRibOut.set(family, prefix, id, attrs);
+    }
+    for (const id of before ?? []) if (!now.has(id)) p.adjRibOut.set(family, prefix, id, undefined);
+    if (now.size > 0) p.sentPaths.set(k, now);
+    else p.sentPaths.delete(k);
+  }
+
+  private pathIdOf(r: Route): number {
+    const k = `${r.peer.id}|${r.pathId ?? ''}`;
+    let id = this.pathIds.get(k);
+    if (id === undefined) {
+      id = this.nextPathId++;
+      this.pathIds.set(k, id);
+    }
+    return id;
   }
 
   private exportTo(p: RibPeer, family: number, prefix: number | string, route: Route | undefined): void {

@@ -31,6 +31,7 @@ const CLIENTS = [
 ] as const;
 
 const addr = (host: number): string => `${LAN}.${host}`;
+const SHARED = '10.131.0.0/24';
 const route = (host: number): string => `10.130.${host}.0/24`;
 
 describeInterop('tern as route reflector for BIRD 2, BIRD 1.6, GoBGP and FRR', () => {
@@ -57,7 +58,7 @@ families: [ipv4-unicast]
 gracefulRestart: { enabled: false }
 reflector: { clusterId: ${CLUSTER} }
 peers:
-${CLIENTS.map((c) => `  - { name: ${c.key}, address: ${addr(c.host)}, asn: ${AS}, rrClient: true }`).join('\n')}
+${CLIENTS.map((c) => `  - { name: ${c.key}, address: ${addr(c.host)}, asn: ${AS}, rrClient: true${c.key === 'bird2' ? ', addPath: send' : ''} }`).join('\n')}
 `);
     await Promise.all(
       CLIENTS.map(async (c, i) => {
@@ -67,8 +68,13 @@ ${CLIENTS.map((c) => `  - { name: ${c.key}, address: ${addr(c.host)}, asn: ${AS}
             name: c.key,
             routerId: addr(c.host),
             localAs: AS,
-            neighbors: [{ address: RR, as: AS }],
-            routes: [{ prefix: route(c.host), communities: [`${AS}:${c.host}`] }],
+            // BIRD 2 takes several paths per prefix (ADD-PATH receive, RFC 7911)
+            neighbors: [{ address: RR, as: AS, ...(c.key === 'bird2' ? { addPath: 'rx' as const } : {}) }],
+            routes: [
+              { prefix: route(c.host), communities: [`${AS}:${c.host}`] },
+              // GoBGP and FRR both announce one more prefix
+              ...(c.key === 'gobgp' || c.key === 'frr' ? [{ prefix: SHARED }] : []),
+            ],
           }),
         );
       }),
@@ -91,6 +97,23 @@ ${CLIENTS.map((c) => `  - { name: ${c.key}, address: ${addr(c.host)}, asn: ${AS}
         });
       }
     }
+  });
+
+  it('with ADD-PATH, both paths of a prefix announced by two clients reach a third (BIRD 2)', async () => {
+    const bird2 = clients.get('bird2')!;
+    const paths = await waitFor(() => bird2.routes('ipv4'), {
+      what: `BIRD 2: two paths for ${SHARED}`,
+      until: (rs) => rs.filter((r) => r.prefix === SHARED).length === 2,
+      describe: (rs) => JSON.stringify(rs.filter((r) => r.prefix === SHARED)),
+      timeoutMs: 30_000,
+    });
+    const shared = paths.filter((r) => r.prefix === SHARED);
+    expect(shared.map((r) => r.nextHop).sort()).toEqual([addr(3), addr(4)]);
+    for (const r of shared) expect(r).toMatchObject({ originatorId: r.nextHop, clusterList: [CLUSTER] });
+    // a client without ADD-PATH (BIRD 1.6) sees one path
+    const bird1 = await waitRoute(clients.get('bird1')!, 'ipv4', SHARED);
+    expect([addr(3), addr(4)]).toContain(bird1.nextHop);
+    expect((await clients.get('bird1')!.routes('ipv4')).filter((r) => r.prefix === SHARED)).toHaveLength(1);
   });
 
   it('a withdrawal at one client disappears at every other', async () => {

@@ -13,12 +13,14 @@ const PORT = 20000 + Math.floor(Math.random() * 20000);
 const A = '127.0.0.1';
 const B = '127.0.0.2';
 const C = '127.0.0.3';
-const ID = { [A]: '10.0.0.1', [B]: '10.0.0.2', [C]: '10.0.0.3' } as const;
+const D = '127.0.0.4';
+const ID = { [A]: '10.0.0.1', [B]: '10.0.0.2', [C]: '10.0.0.3', [D]: '10.0.0.4' } as const;
 
 interface PeerSpec {
   readonly address: string;
   readonly asn: number;
   readonly rrClient?: boolean;
+  readonly addPath?: 'receive' | 'send' | 'both';
 }
 
 function config(self: string, asn: number, peers: PeerSpec[], extra = ''): string {
@@ -35,7 +37,7 @@ peers:
 ${peers
   .map(
     (p) =>
-      `  - { address: ${p.address}, port: ${PORT}, asn: ${p.asn}, localAddress: ${self}${p.rrClient ? ', rrClient: true' : ''} }`,
+      `  - { address: ${p.address}, port: ${PORT}, asn: ${p.asn}, localAddress: ${self}${p.rrClient ? ', rrClient: true' : ''}${p.addPath ? `, addPath: ${p.addPath}` : ''} }`,
   )
   .join('\n')}
 `;
@@ -160,5 +162,35 @@ describe('routing through a tern in the middle', () => {
       originatorId: ID[A],
       clusterList: ['1.1.1.1'],
     });
+  });
+
+  it('ADD-PATH: a reflector sends every path to a client that receives several', async () => {
+    await speaker(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: [10.9.0.0/24]'));
+    await speaker(config(C, 64512, [{ address: B, asn: 64512 }], 'originate: [10.9.0.0/24]'));
+    await speaker(
+      config(
+        B,
+        64512,
+        [
+          { address: A, asn: 64512, rrClient: true },
+          { address: C, asn: 64512, rrClient: true },
+          { address: D, asn: 64512, rrClient: true, addPath: 'send' },
+        ],
+        'reflector: true',
+      ),
+    );
+    const d = await speaker(config(D, 64512, [{ address: B, asn: 64512, addPath: 'receive' }]));
+    const atD = peerOf(d, B);
+    await waitFor('two paths at D', () => atD.adjRibIn.count() === 2);
+    const paths = atD.adjRibIn.routes();
+    expect(paths.map((r) => formatIpv4Key(r.prefix as number))).toEqual(['10.9.0.0/24', '10.9.0.0/24']);
+    expect(new Set(paths.map((r) => r.pathId)).size).toBe(2);
+    expect(paths.map((r) => r.attributes.nextHop).sort()).toEqual([A, C]);
+    // A stops originating: D keeps only C's path
+    await running[0]!.reload(
+      parseConfig(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: []'), 'a.yaml'),
+    );
+    await waitFor('one path left at D', () => atD.adjRibIn.count() === 1);
+    expect(atD.adjRibIn.routes()[0]!.attributes.nextHop).toBe(C);
   });
 });
