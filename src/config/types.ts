@@ -59,6 +59,11 @@ export interface PeerConfig {
   readonly gracefulRestart: GracefulRestartConfig;
   /** RFC 4456: this iBGP peer is a route-reflector client of ours. */
   readonly rrClient: boolean;
+  /**
+   * Most routes accepted from the peer per family: beyond it the session ends with Cease 6/1 (RFC 4486)
+   * and restarts after `restartTime` seconds. null: no limit.
+   */
+  readonly maxPrefixes: { readonly limit: number; readonly restartTime: number } | null;
   /** Next hop of routes sent to it: auto = self on eBGP, unchanged on iBGP (BIRD's default). */
   readonly nextHopSelf: NextHopMode;
   /** asn === localAsn */

@@ -81,6 +81,7 @@ const PEER_KEYS = [
   'passive',
   'rrClient',
   'nextHopSelf',
+  'maxPrefixes',
   ...SESSION_KEYS,
   'password',
 ] as const;
@@ -408,6 +409,22 @@ class Validator {
     return { routerId, asn, listen, control, log, nextHop, originate, reflector, peers };
   }
 
+  /** `maxPrefixes: 1000` or `{limit: 1000, restartTime: 60}` (seconds before the session restarts). */
+  maxPrefixes(path: string, v: unknown): PeerConfig['maxPrefixes'] {
+    if (typeof v === 'number') {
+      const limit = this.integer(path, v, 1, 0xffffffff);
+      return limit === undefined ? null : { limit, restartTime: 60 };
+    }
+    const o = this.mapping(path, v, 'a number, or a mapping {limit, restartTime}', ['limit', 'restartTime']);
+    if (!o) return null;
+    const limit = has(o, 'limit') ? this.integer(`${path}.limit`, o.limit, 1, 0xffffffff) : undefined;
+    if (!has(o, 'limit')) this.missing(`${path}.limit`, 'the most routes accepted per family');
+    const restartTime = has(o, 'restartTime')
+      ? this.integer(`${path}.restartTime`, o.restartTime, 1, 86400)
+      : 60;
+    return limit === undefined || restartTime === undefined ? null : { limit, restartTime };
+  }
+
   /** `reflector: {clusterId}` (or `reflector: true`): tern reflects between its iBGP peers. */
   reflector(v: unknown, routerId: string): TernConfig['reflector'] {
     if (v === undefined || v === false || v === null) return null;
@@ -693,6 +710,7 @@ class Validator {
     const nextHopSelf = has(o, 'nextHopSelf')
       ? (this.choice(p('nextHopSelf'), o.nextHopSelf, NEXT_HOP_MODES) ?? 'auto')
       : 'auto';
+    const maxPrefixes = has(o, 'maxPrefixes') ? this.maxPrefixes(p('maxPrefixes'), o.maxPrefixes) : null;
     const session = this.session(path, o, g.session);
 
     if (passive && address) {
@@ -742,6 +760,7 @@ class Validator {
       gracefulRestart: session.gracefulRestart,
       rrClient,
       nextHopSelf,
+      maxPrefixes,
       ibgp: asn === localAsn,
     };
     return peer;

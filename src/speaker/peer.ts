@@ -9,7 +9,13 @@ import { initialSession } from '../bgp/fsm/fsm.js';
 import type { Negotiated } from '../bgp/fsm/negotiate.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
 import type { Capability } from '../bgp/messages/capabilities/index.js';
-import { CeaseSubcode, ErrorCode, errorCodeName, errorSubcodeName } from '../bgp/messages/iana.js';
+import {
+  CeaseSubcode,
+  ErrorCode,
+  errorCodeName,
+  errorSubcodeName,
+  familyName,
+} from '../bgp/messages/iana.js';
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
@@ -137,6 +143,8 @@ export class Peer implements LinkOwner, RibPeer {
   /** RFC 4724 receiving speaker: the peer is restarting; its stale routes wait for it until the timer. */
   private restarting: { readonly timer: NodeJS.Timeout; readonly families: Set<number> } | undefined;
   private stopped = false;
+  /** After a maximum-prefix Cease: the timer that starts the session again. */
+  private holdDown: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: PeerConfig,
@@ -202,6 +210,7 @@ export class Peer implements LinkOwner, RibPeer {
   /** Stops the peer (ManualStop): sends `notification` on a live connection, closes, stays down. */
   stop(notification: NotificationMessage): void {
     this.stopped = true;
+    if (this.holdDown) clearTimeout(this.holdDown);
     this.endRestart('peer stopped');
     for (const link of [this.secondary, this.primary]) link?.dispatch({ type: 'ManualStop', notification });
     this.secondary?.dispose();
@@ -297,6 +306,7 @@ export class Peer implements LinkOwner, RibPeer {
           const r = this.ctx.router.receive(this, action.message);
           const eor = endOfRibFamily(action.message);
           if (eor !== undefined) this.endOfRibReceived(eor);
+          this.checkMaxPrefixes(link);
           if (action.message.problems) {
             for (const p of action.message.problems) {
               this.log.warn(
@@ -483,6 +493,48 @@ export class Peer implements LinkOwner, RibPeer {
     if (r.families.size === 0) {
       clearTimeout(r.timer);
       this.restarting = undefined;
+    }
+  }
+
+  /**
+   * RFC 4486: more routes from the peer in one family than `maxPrefixes.limit`: Cease 6/1 (data: AFI,
+   * SAFI, the limit), the session ends and restarts after `restartTime` seconds.
+   */
+  private checkMaxPrefixes(link: Link): void {
+    const max = this.config.maxPrefixes;
+    if (!max || link !== this.established) return;
+    for (const family of this.families) {
+      const n = this.adjRibIn.count(family);
+      if (n <= max.limit) continue;
+      const data = new Uint8Array(7);
+      const view = new DataView(data.buffer);
+      view.setUint16(0, family >> 8);
+      data[2] = family & 255;
+      view.setUint32(3, max.limit);
+      this.log.warn(
+        {
+          family: familyName(family >> 8, family & 255),
+          routes: n,
+          limit: max.limit,
+          restartIn: max.restartTime,
+        },
+        'maximum prefix limit exceeded',
+      );
+      link.dispatch({
+        type: 'ManualStop',
+        notification: {
+          type: 'notification',
+          code: ErrorCode.CEASE,
+          subcode: CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+          data,
+        },
+      });
+      this.holdDown = setTimeout(() => {
+        this.holdDown = undefined;
+        if (!this.stopped) this.primary.dispatch({ type: 'ManualStart' });
+      }, max.restartTime * 1000);
+      this.holdDown.unref();
+      return;
     }
   }
 

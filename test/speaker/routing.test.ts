@@ -21,6 +21,7 @@ interface PeerSpec {
   readonly asn: number;
   readonly rrClient?: boolean;
   readonly addPath?: 'receive' | 'send' | 'both';
+  readonly extra?: string;
 }
 
 function config(self: string, asn: number, peers: PeerSpec[], extra = ''): string {
@@ -37,7 +38,7 @@ peers:
 ${peers
   .map(
     (p) =>
-      `  - { address: ${p.address}, port: ${PORT}, asn: ${p.asn}, localAddress: ${self}${p.rrClient ? ', rrClient: true' : ''}${p.addPath ? `, addPath: ${p.addPath}` : ''} }`,
+      `  - { address: ${p.address}, port: ${PORT}, asn: ${p.asn}, localAddress: ${self}${p.rrClient ? ', rrClient: true' : ''}${p.addPath ? `, addPath: ${p.addPath}` : ''}${p.extra ? `, ${p.extra}` : ''} }`,
   )
   .join('\n')}
 `;
@@ -192,5 +193,23 @@ describe('routing through a tern in the middle', () => {
     );
     await waitFor('one path left at D', () => atD.adjRibIn.count() === 1);
     expect(atD.adjRibIn.routes()[0]!.attributes.nextHop).toBe(C);
+  });
+
+  it('maximum prefixes: Cease 6/1 with AFI/SAFI and the limit, routes dropped, restart after the delay', async () => {
+    const a = await speaker(
+      config(A, 65001, [{ address: B, asn: 65002 }], 'originate: [10.1.0.0/24, 10.1.1.0/24, 10.1.2.0/24]'),
+    );
+    const b = await speaker(
+      config(B, 65002, [{ address: A, asn: 65001, extra: 'maxPrefixes: { limit: 2, restartTime: 1 }' }]),
+    );
+    const atB = peerOf(b, A);
+    await waitFor('B refuses', () => /Maximum Number of Prefixes Reached/.test(atB.lastError ?? ''));
+    const atA = peerOf(a, B);
+    await waitFor('A hears it', () =>
+      /received NOTIFICATION Cease \/ Maximum Number of Prefixes Reached/.test(atA.lastError ?? ''),
+    );
+    expect(b.router.locRib.size).toBe(0);
+    // after the restart delay B tries again (and refuses again)
+    await waitFor('second attempt', () => atA.received.notification >= 2, 10_000);
   });
 });

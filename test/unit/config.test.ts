@@ -82,6 +82,7 @@ describe('defaults', () => {
       extendedMessage: true,
       gracefulRestart: { enabled: true, restartTime: 120 },
       rrClient: false,
+      maxPrefixes: null,
       nextHopSelf: 'auto',
       ibgp: true,
     } satisfies PeerConfig);
@@ -173,6 +174,7 @@ describe('full config', () => {
       // `gracefulRestart: false` turns it off and keeps the global restartTime
       gracefulRestart: { enabled: false, restartTime: 300 },
       rrClient: false,
+      maxPrefixes: null,
       nextHopSelf: 'auto',
       ibgp: false,
     } satisfies PeerConfig);
@@ -675,6 +677,24 @@ const ERRORS: readonly (readonly [string, string, string, string | RegExp])[] = 
     'peers[0] is also passive with address 10.0.0.2: an incoming connection cannot tell them apart (make one of them active, or give them different localAddress)',
   ],
 ];
+
+describe('maxPrefixes', () => {
+  it('takes a number or {limit, restartTime}', () => {
+    const c = parseConfig(
+      withId(
+        'peers:\n  - { address: 10.0.0.2, asn: 1, maxPrefixes: 100 }\n  - { address: 10.0.0.3, asn: 1, maxPrefixes: { limit: 5, restartTime: 10 } }\n',
+      ),
+      'mp.yaml',
+    );
+    expect(c.peers.map((p) => p.maxPrefixes)).toEqual([
+      { limit: 100, restartTime: 60 },
+      { limit: 5, restartTime: 10 },
+    ]);
+    expect(errorsOf(withId('peers:\n  - { address: 10.0.0.2, asn: 1, maxPrefixes: 0 }\n'))).toContainEqual(
+      expect.objectContaining({ path: 'peers[0].maxPrefixes' }),
+    );
+  });
+});
 
 describe('route reflection settings', () => {
   it('reads reflector and rrClient, cluster id defaulting to the router id', () => {
