@@ -4,7 +4,9 @@
 // daemon and both directions are covered. Assertions read the daemons' own CLIs and `tern show`.
 
 import { expect, it } from 'vitest';
+import { controlRequest } from '../../src/cli/show.js';
 import {
+  type AnnouncedRoute,
   type BgpDaemon,
   describeInterop,
   type NeighborOptions,
@@ -78,6 +80,25 @@ ${peers.join('\n')}
 `;
 }
 
+/**
+ * Prefixes several daemons announce with different attributes, for the decision process: LOCAL_PREF
+ * (BIRD 2 200, GoBGP 100), MED (BIRD 2 50, BIRD 1.6 10: same neighbour AS, same ORIGIN — GoBGP's
+ * injected routes are INCOMPLETE, BIRD's IGP, which would decide first), AS path length (FRR alone:
+ * its iBGP path is empty, its eBGP path has its AS).
+ */
+const BY_LOCAL_PREF = '10.150.1.0/24';
+const BY_MED = '10.150.2.0/24';
+const BY_PATH_LENGTH = '10.150.3.0/24';
+const DECISION: Partial<Record<Spec['key'], AnnouncedRoute[]>> = {
+  bird2: [
+    { prefix: BY_LOCAL_PREF, localPref: 200 },
+    { prefix: BY_MED, med: 50 },
+  ],
+  gobgp: [{ prefix: BY_LOCAL_PREF, localPref: 100 }],
+  bird1: [{ prefix: BY_MED, med: 10 }],
+  frr: [{ prefix: BY_PATH_LENGTH }],
+};
+
 function daemonOptions(s: Spec) {
   const families: NeighborOptions['families'] = s.key === 'bird1' ? ['ipv4'] : ['ipv4', 'ipv6'];
   const neighbors: NeighborOptions[] = [
@@ -121,7 +142,7 @@ function daemonOptions(s: Spec) {
     routerId: addr(s),
     localAs: AS,
     neighbors,
-    routes: [{ prefix: v4Route(s) }, { prefix: v6Route(s) }],
+    routes: [{ prefix: v4Route(s) }, { prefix: v6Route(s) }, ...(DECISION[s.key] ?? [])],
     holdTime: HOLD,
     keepalive: 3,
   };
@@ -229,6 +250,31 @@ describeInterop('tern sessions with BIRD 2, BIRD 1.6, GoBGP and FRR', () => {
     }
     const v6Routes = await tern.routes('bird6_ibgp');
     expect(v6Routes.find((r) => r.prefix === 'fd00:120:5::/48')).toMatchObject({ nextHop: 'fd77:20::5' });
+  });
+
+  it('chooses among real peers’ routes by LOCAL_PREF, AS path length and MED, and says why', async () => {
+    const rib = async (): Promise<Record<string, unknown>[]> =>
+      (await controlRequest(tern.socket, 'show routes', { all: true })) as Record<string, unknown>[];
+    const best = async (prefix: string, candidates: number): Promise<Record<string, unknown>> => {
+      const rows = await waitFor(rib, {
+        what: `tern: ${candidates} candidates for ${prefix}`,
+        until: (rs) => rs.filter((r) => r.prefix === prefix).length >= candidates,
+        describe: (rs) => JSON.stringify(rs.filter((r) => r.prefix === prefix)),
+        timeoutMs: 20_000,
+      });
+      return rows.find((r) => r.prefix === prefix && r.best === true)!;
+    };
+    expect(await best(BY_LOCAL_PREF, 4)).toMatchObject({
+      from: 'bird2_ibgp',
+      localPref: 200,
+      reason: 'local-pref',
+    });
+    expect(await best(BY_PATH_LENGTH, 2)).toMatchObject({
+      from: 'frr_ibgp',
+      asPath: [],
+      reason: 'as-path-length',
+    });
+    expect(await best(BY_MED, 4)).toMatchObject({ from: 'bird1_ibgp', med: 10, reason: 'med' });
   });
 
   it('drops a frozen peer (SIGSTOP) with Hold Timer Expired within hold time + 1 s, and recovers after SIGCONT', async () => {
