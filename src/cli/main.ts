@@ -50,11 +50,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
     .option('--log-level <level>', "trace|debug|info|warn|error (default: the config file's log.level)")
     .option('--watch <seconds>', 'poll the config file for changes every N seconds (0: only on SIGHUP)', '2')
-    .action(async (opts: { config: string; logLevel?: LogLevel; watch: string }) => {
+    .option(
+      '--graceful',
+      "restart gracefully after SIGUSR2 (RFC 4724): Restart bit, routes sent after the peers' End-of-RIB",
+    )
+    .action(async (opts: { config: string; logLevel?: LogLevel; watch: string; graceful?: boolean }) => {
       code = await runDaemon({
         config: opts.config,
         ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
         watch: Number(opts.watch),
+        graceful: opts.graceful === true,
       });
     });
 

@@ -1,5 +1,7 @@
 // `tern run -c <config>`: the daemon. SIGHUP or a changed config file reloads (unchanged peers stay
-// up); SIGTERM/SIGINT stop cleanly with Cease 6/2 and a shutdown message to every peer.
+// up); SIGTERM/SIGINT stop cleanly with Cease 6/2 and a shutdown message to every peer; SIGUSR2 stops
+// for a graceful restart (no NOTIFICATION: peers keep tern's routes), to be followed by
+// `tern run --graceful`, which announces the Restart bit and sends its routes after the peers' End-of-RIB.
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -15,6 +17,8 @@ export interface RunOptions {
   readonly logLevel?: LogLevel;
   /** Poll the config file for changes (seconds; 0 = only SIGHUP). */
   readonly watch?: number;
+  /** Start as a restarting speaker (RFC 4724): after a graceful stop (SIGUSR2). */
+  readonly graceful?: boolean;
 }
 
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
@@ -27,7 +31,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 1;
   }
   const log = createLogger(opts.logLevel ?? config.log.level);
-  const speaker = new Speaker(config, log);
+  const speaker = new Speaker(config, log, { restarting: opts.graceful === true });
   const control = new ControlServer(config.control.socket, controlHandler(speaker, ternVersion()), log);
   try {
     await control.start();
@@ -83,5 +87,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // a graceful restart: close the sessions without NOTIFICATION; start again with --graceful
+    process.on('SIGUSR2', () => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: 'SIGUSR2' }, 'stopping for a graceful restart');
+      unwatchFile(opts.config);
+      void reloading
+        .then(() => speaker.stopGraceful())
+        .then(() => control.stop())
+        .then(() => resolve(0));
+    });
   });
 }

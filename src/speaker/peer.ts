@@ -8,7 +8,7 @@ import { resolveCollision } from '../bgp/fsm/collision.js';
 import { initialSession } from '../bgp/fsm/fsm.js';
 import type { Negotiated } from '../bgp/fsm/negotiate.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
-import type { Capability } from '../bgp/messages/capabilities/index.js';
+import { type Capability, GracefulRestartFlag } from '../bgp/messages/capabilities/index.js';
 import {
   CeaseSubcode,
   ErrorCode,
@@ -40,6 +40,8 @@ export interface PeerContext {
   readonly router: Router;
   /** Next hops for our routes of the family the session's own address is not (they change on reload). */
   readonly nextHop: () => TernConfig['nextHop'];
+  /** tern restarted gracefully (RFC 4724 restarting speaker): announce the Restart bit. */
+  readonly restarting: boolean;
 }
 
 export interface MessageCounters {
@@ -63,8 +65,12 @@ const STATE_RANK: Readonly<Record<FsmState, number>> = {
   Established: 4,
 };
 
-/** The capabilities we announce to this peer (RFC 5492). */
-export function localCapabilities(cfg: PeerConfig): Capability[] {
+/**
+ * The capabilities we announce to this peer (RFC 5492). `restarting`: tern came back with --graceful,
+ * so the graceful-restart capability carries the Restart bit and, per family, Forwarding State
+ * (RFC 4724 3): the peer keeps our routes until our End-of-RIB.
+ */
+export function localCapabilities(cfg: PeerConfig, restarting = false): Capability[] {
   const caps: Capability[] = [];
   const families = cfg.families.map((name) => FAMILIES[name]);
   for (const f of families) caps.push({ kind: 'multiprotocol', afi: f.afi, safi: f.safi });
@@ -73,9 +79,9 @@ export function localCapabilities(cfg: PeerConfig): Capability[] {
   if (cfg.gracefulRestart.enabled) {
     caps.push({
       kind: 'graceful-restart',
-      restartFlags: 0,
+      restartFlags: restarting ? GracefulRestartFlag.RESTART : 0,
       restartTime: cfg.gracefulRestart.restartTime,
-      families: families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: false })),
+      families: families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: restarting })),
     });
   }
   caps.push({ kind: 'four-octet-as', as: cfg.localAsn });
@@ -90,7 +96,7 @@ export function localCapabilities(cfg: PeerConfig): Capability[] {
   return caps;
 }
 
-export function fsmConfigFor(cfg: PeerConfig, routerId: string): FsmConfig {
+export function fsmConfigFor(cfg: PeerConfig, routerId: string, restarting = false): FsmConfig {
   return {
     passive: cfg.passive,
     connectRetryTime: cfg.connectRetryTime,
@@ -104,7 +110,7 @@ export function fsmConfigFor(cfg: PeerConfig, routerId: string): FsmConfig {
       as: cfg.localAsn,
       holdTime: cfg.holdTime,
       bgpId: routerId,
-      capabilities: localCapabilities(cfg),
+      capabilities: localCapabilities(cfg, restarting),
     }),
     peerAs: cfg.asn,
     localId: routerId,
@@ -151,7 +157,7 @@ export class Peer implements LinkOwner, RibPeer {
     private readonly ctx: PeerContext,
   ) {
     this.log = ctx.log.child({ peer: config.name, address: config.address });
-    this.fsmConfig = fsmConfigFor(config, ctx.routerId);
+    this.fsmConfig = fsmConfigFor(config, ctx.routerId, ctx.restarting);
     this.remote = {
       address: config.address,
       port: config.port,
@@ -409,11 +415,27 @@ export class Peer implements LinkOwner, RibPeer {
     this.exportCache = new WeakMap();
     this.adjRibOut.clear();
     this.sentPaths.clear();
-    // the whole table, then End-of-RIB for each family (RFC 4724 2)
-    this.ctx.router.attach(this);
     this.restartSessionUp(negotiated);
+    // the whole table, then End-of-RIB for each family (RFC 4724 2); a restarting tern defers this
+    // until its peers' End-of-RIB (RFC 4724 4.1), and the Router calls initialTableSent then
+    if (this.ctx.router.attach(this)) this.initialTableSent();
+  }
+
+  /** RibPeer: the Router has queued the whole table; send it and End-of-RIB for each family. */
+  initialTableSent(): void {
+    const link = this.established;
+    if (!link) return;
     this.flush();
     for (const family of this.families) link.send(endOfRib(family >> 8, family & 255));
+  }
+
+  /** Closes every connection without a NOTIFICATION (a graceful restart of tern: peers keep our routes). */
+  abort(): void {
+    this.stopped = true;
+    if (this.holdDown) clearTimeout(this.holdDown);
+    if (this.restarting) clearTimeout(this.restarting.timer);
+    this.secondary?.dispose();
+    this.primary.dispose();
   }
 
   private sessionDown(link: Link, reason: string, graceful: boolean): void {
@@ -485,6 +507,7 @@ export class Peer implements LinkOwner, RibPeer {
 
   /** RFC 4724 4.2: End-of-RIB from a restarted peer ends the wait for that family. */
   private endOfRibReceived(family: number): void {
+    this.ctx.router.endOfRibFrom(this, family);
     const r = this.restarting;
     if (!r?.families.has(family)) return;
     r.families.delete(family);

@@ -31,6 +31,8 @@ export interface RibPeer {
   readonly sentPaths: Map<string, Set<number>>;
   /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
   scheduleFlush(): void;
+  /** The whole table is queued: send it, then End-of-RIB per family. */
+  initialTableSent(): void;
 }
 
 interface Touched {
@@ -76,9 +78,70 @@ export class Router {
     };
   }
 
-  /** A session came up: the peer gets every best route of its families (then End-of-RIB, by the peer). */
-  attach(p: RibPeer): void {
+  /**
+   * RFC 4724 4.1, restarting speaker: after `tern run --graceful`, nothing is sent until every expected
+   * peer has sent End-of-RIB for each of its families (or the deferral time runs out), so that our
+   * peers, which keep our old routes meanwhile, get the table the full decision process chose.
+   */
+  private deferral:
+    | { readonly expected: number; readonly done: Map<RibPeer, Set<number>>; readonly timer: NodeJS.Timeout }
+    | undefined;
+
+  /** Starts deferring: `expected` peers, for at most `seconds`. */
+  deferUntilEndOfRib(expected: number, seconds: number): void {
+    const timer = setTimeout(() => this.endDeferral(`deferral time of ${seconds} s ran out`), seconds * 1000);
+    timer.unref();
+    this.deferral = { expected, done: new Map(), timer };
+    this.log.info(
+      { expected, seconds },
+      "graceful restart: waiting for the peers' End-of-RIB before sending routes",
+    );
+  }
+
+  get deferring(): boolean {
+    return this.deferral !== undefined;
+  }
+
+  /** A peer's End-of-RIB for a family (counts towards ending the deferral). */
+  endOfRibFrom(p: RibPeer, family: number): void {
+    const d = this.deferral;
+    if (!d) return;
+    let fams = d.done.get(p);
+    if (!fams) {
+      fams = new Set();
+      d.done.set(p, fams);
+    }
+    fams.add(family);
+    let complete = 0;
+    for (const [peer, got] of d.done)
+      if (this.peers.has(peer) && peer.families.every((f) => got.has(f))) complete++;
+    if (complete >= d.expected) this.endDeferral('End-of-RIB from every peer');
+  }
+
+  private endDeferral(why: string): void {
+    const d = this.deferral;
+    if (!d) return;
+    clearTimeout(d.timer);
+    this.deferral = undefined;
+    this.log.info({ why, peers: this.peers.size }, 'graceful restart: sending routes');
+    for (const p of this.peers) {
+      this.dump(p);
+      p.initialTableSent();
+    }
+  }
+
+  /**
+   * A session came up: the peer gets every best route of its families. Returns false while deferring
+   * (the table follows when the deferral ends); true: the caller sends it and End-of-RIB now.
+   */
+  attach(p: RibPeer): boolean {
     this.peers.add(p);
+    if (this.deferral) return false;
+    this.dump(p);
+    return true;
+  }
+
+  private dump(p: RibPeer): void {
     for (const family of p.families) {
       const all = p.addPathSend.has(family);
       for (const e of this.locRib.entries(family)) {
@@ -252,6 +315,7 @@ export class Router {
    */
   private propagate(changes: readonly Change[], touched: readonly Touched[] = []): void {
     if (changes.length === 0 && touched.length === 0) return;
+    if (this.deferral) return; // the full table goes out when the deferral ends
     for (const p of this.peers) {
       let any = false;
       for (const c of changes) {

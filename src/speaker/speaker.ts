@@ -24,12 +24,17 @@ export class Speaker {
   readonly startedAt = Date.now();
   private stopping = false;
 
+  /** RFC 4724 restarting speaker: set by `tern run --graceful` for the peers of the first start. */
+  private restarting: boolean;
+
   constructor(
     config: TernConfig,
     readonly log: Logger,
+    opts: { readonly restarting?: boolean } = {},
   ) {
     this.config = config;
     this.router = Speaker.makeRouter(config, log);
+    this.restarting = opts.restarting === true;
   }
 
   router: Router;
@@ -51,7 +56,12 @@ export class Speaker {
 
   async start(): Promise<void> {
     await this.listen(this.config.listen);
+    if (this.restarting) {
+      const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
+      this.router.deferUntilEndOfRib(this.config.peers.length, wait);
+    }
     for (const pc of this.config.peers) this.addPeer(pc);
+    this.restarting = false;
     this.log.info(
       {
         routerId: this.config.routerId,
@@ -69,6 +79,7 @@ export class Speaker {
       log: this.log,
       router: this.router,
       nextHop: () => this.config.nextHop,
+      restarting: this.restarting,
     });
     this.peers.set(peerKey(pc), peer);
     peer.start();
@@ -169,6 +180,19 @@ export class Speaker {
       { added, removed, changed, unchanged: this.peers.size - added - changed },
       'configuration reloaded',
     );
+  }
+
+  /**
+   * Stops for a graceful restart (RFC 4724): every connection is closed without a NOTIFICATION, so
+   * peers that support graceful restart keep our routes until tern is back (`tern run --graceful`).
+   */
+  async stopGraceful(): Promise<void> {
+    this.stopping = true;
+    for (const peer of this.peers.values()) peer.abort();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.log.info('tern stopped for a graceful restart (no NOTIFICATION sent)');
   }
 
   /** Cease 6/2 (administrative shutdown, RFC 9003 message) to every peer, then close everything. */

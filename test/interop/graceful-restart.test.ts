@@ -97,4 +97,70 @@ peers:
     const held = await tern.routes('bird');
     expect(held.map((r) => r.prefix)).toEqual([KEPT]);
   });
+
+  it('tern restarting gracefully: BIRD 2 and GoBGP keep tern’s routes throughout', async () => {
+    const h = harness();
+    const [ternNs, birdNs, gobgpNs] = await Promise.all([
+      h.createNetns('tern2'),
+      h.createNetns('bird2'),
+      h.createNetns('gobgp2'),
+    ]);
+    const lan = '10.77.41';
+    await h.lan('lan2', [
+      { ns: ternNs!, addr: `${lan}.1` },
+      { ns: birdNs!, addr: `${lan}.2` },
+      { ns: gobgpNs!, addr: `${lan}.3` },
+    ]);
+    const config = `
+routerId: ${lan}.1
+asn: ${AS}
+holdTime: 9
+connectRetryTime: 1
+errorWaitTime: [1, 2]
+families: [ipv4-unicast]
+gracefulRestart: { enabled: true, restartTime: 60 }
+originate: [10.244.9.0/24]
+peers:
+  - { name: bird, address: ${lan}.2, asn: ${AS} }
+  - { name: gobgp, address: ${lan}.3, asn: ${AS} }
+`;
+    const first = await new TernDaemon(h, ternNs!, 'tern-first').start(config);
+    const helper = (name: string, host: number) => ({
+      name,
+      routerId: `${lan}.${host}`,
+      localAs: AS,
+      gracefulRestart: true,
+      neighbors: [{ address: `${lan}.1`, as: AS }],
+    });
+    const bird = await startBird2(h, birdNs!, helper('bird-helper', 2));
+    const gobgp = await startGoBgp(h, gobgpNs!, helper('gobgp-helper', 3));
+    for (const d of [bird, gobgp])
+      await waitRoute(d, 'ipv4', '10.244.9.0/24', { nextHop: `${lan}.1` }, 40_000);
+
+    await first.gracefulStop();
+    const second = await new TernDaemon(h, ternNs!, 'tern-second').start(config, ['--graceful']);
+    // poll both helpers until tern is back, has sent its table and a little longer
+    const until = Date.now() + 60_000;
+    let backSince: number | undefined;
+    let polls = 0;
+    for (;;) {
+      for (const d of [bird, gobgp]) {
+        const routes = await d.routes('ipv4');
+        expect(
+          routes.some((r) => r.prefix === '10.244.9.0/24'),
+          `${d.kind} still has tern's route (poll ${polls})`,
+        ).toBe(true);
+      }
+      polls++;
+      const protocols = await second.protocols().catch(() => []);
+      const up =
+        protocols.length === 2 &&
+        protocols.every((p) => p.state === 'Established' && p.prefixesAdvertised === 1);
+      if (up && backSince === undefined) backSince = Date.now();
+      if (backSince !== undefined && Date.now() - backSince > 2000) break;
+      if (Date.now() > until) throw new Error(`tern did not come back: ${JSON.stringify(protocols)}`);
+      await sleep(200);
+    }
+    expect(polls).toBeGreaterThan(3);
+  });
 });

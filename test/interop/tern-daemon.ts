@@ -46,7 +46,7 @@ export class TernDaemon {
   }
 
   /** Writes the config (YAML; `control.socket` is added) and starts the daemon. */
-  async start(yaml: string): Promise<this> {
+  async start(yaml: string, args: readonly string[] = []): Promise<this> {
     writeFileSync(this.configPath, `${yaml}\ncontrol: { socket: ${this.socket} }\n`);
     this.proc = this.h.spawn(
       this.ns,
@@ -96,6 +96,14 @@ export class TernDaemon {
 
   kill(signal: NodeJS.Signals): void {
     this.proc?.kill(signal);
+  }
+
+  /** SIGUSR2 (stop for a graceful restart: no NOTIFICATION) and wait for the exit. */
+  async gracefulStop(): Promise<void> {
+    const p = this.proc;
+    if (!p) return;
+    p.kill('SIGUSR2');
+    await p.exited;
   }
 
   /** SIGTERM and wait for the exit (the daemon sends Cease 6/2 to every peer first). */
