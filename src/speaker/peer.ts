@@ -14,11 +14,13 @@ import {
   ErrorCode,
   errorCodeName,
   errorSubcodeName,
+  familyKey,
   familyName,
 } from '../bgp/messages/iana.js';
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
+import { type RouteRefreshMessage, RouteRefreshSubtype } from '../bgp/messages/route-refresh.js';
 import { endOfRib, endOfRibFamily } from '../bgp/messages/update.js';
 import { AdjRibIn, type RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
@@ -323,15 +325,7 @@ export class Peer implements LinkOwner, RibPeer {
           }
           this.log.debug({ announced: r.announced, withdrawn: r.withdrawn, rejected: r.rejected }, 'update');
         } else {
-          this.log.info(
-            { afi: action.message.afi, safi: action.message.safi, subtype: action.message.subtype },
-            'route refresh requested',
-          );
-          if (action.message.subtype === 0 && link === this.established) {
-            // RFC 2918: send the whole Adj-RIB-Out again
-            this.adjRibOut.resendAll();
-            this.flush();
-          }
+          this.routeRefresh(link, action.message);
         }
         break;
       default:
@@ -419,6 +413,38 @@ export class Peer implements LinkOwner, RibPeer {
     // the whole table, then End-of-RIB for each family (RFC 4724 2); a restarting tern defers this
     // until its peers' End-of-RIB (RFC 4724 4.1), and the Router calls initialTableSent then
     if (this.ctx.router.attach(this)) this.initialTableSent();
+  }
+
+  /**
+   * ROUTE-REFRESH (RFC 2918): the peer wants our routes of a family again; with enhanced route refresh
+   * (RFC 7313) they come between BoRR and EoRR. A BoRR from the peer marks its routes of the family
+   * stale, its EoRR sweeps those it did not send again.
+   */
+  private routeRefresh(link: Link, m: RouteRefreshMessage): void {
+    if (link !== this.established) return;
+    const family = familyKey(m.afi, m.safi);
+    this.log.info({ family: familyName(m.afi, m.safi), subtype: m.subtype }, 'ROUTE-REFRESH received');
+    if (!this.families.includes(family)) return;
+    switch (m.subtype) {
+      case RouteRefreshSubtype.NORMAL: {
+        const enhanced = this.negotiated?.enhancedRouteRefresh === true;
+        if (enhanced)
+          link.send({ type: 'route-refresh', afi: m.afi, safi: m.safi, subtype: RouteRefreshSubtype.BORR });
+        this.adjRibOut.resendAll(family);
+        this.flush();
+        if (enhanced)
+          link.send({ type: 'route-refresh', afi: m.afi, safi: m.safi, subtype: RouteRefreshSubtype.EORR });
+        break;
+      }
+      case RouteRefreshSubtype.BORR:
+        this.ctx.router.locRib.markStale(this.info.id, [family]);
+        break;
+      case RouteRefreshSubtype.EORR:
+        this.ctx.router.sweepStale(this.info.id, [family]);
+        break;
+      default:
+        break; // RFC 7313 4: other subtypes are ignored
+    }
   }
 
   /** RibPeer: the Router has queued the whole table; send it and End-of-RIB for each family. */

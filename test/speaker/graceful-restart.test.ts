@@ -121,3 +121,21 @@ describe('graceful restart, receiving speaker (RFC 4724 4.2)', () => {
     await waitFor('route gone at A', () => rib.best(IPV4_UNICAST, P) === undefined, 3000);
   });
 });
+
+describe('route refresh (RFC 2918, enhanced: RFC 7313)', () => {
+  it('answers with BoRR, the routes again and EoRR; the asker keeps the routes it got again', async () => {
+    const a = await speaker(config(A, B, []));
+    const b = await speaker(config(B, A, ['10.2.0.0/24', '10.2.1.0/24']));
+    const atA = only(a);
+    await waitFor('routes at A', () => a.router.locRib.size === 2);
+    await waitFor('B Established', () => only(b).state === 'Established');
+    const updatesBefore = atA.received.update;
+    const link = (atA as unknown as { established: Link | undefined }).established!;
+    link.send({ type: 'route-refresh', afi: 1, safi: 1, subtype: 0 });
+    await waitFor('BoRR and EoRR at A', () => atA.received.routeRefresh === 2);
+    expect(atA.received.update).toBeGreaterThan(updatesBefore);
+    // BoRR marked B's routes stale at A, the routes sent again renewed them, EoRR swept none
+    expect(a.router.locRib.size).toBe(2);
+    expect(a.router.locRib.best(IPV4_UNICAST, P)?.stale).toBeUndefined();
+  });
+});

@@ -89,11 +89,12 @@ export class AdjRibOut {
     this.pending.clear();
   }
 
-  /** Everything advertised is to be sent again (ROUTE-REFRESH). */
-  resendAll(): void {
+  /** Everything advertised (of one family, or all) is to be sent again (ROUTE-REFRESH). */
+  resendAll(onlyFamily?: number): void {
     for (const [k, attributes] of this.advertised) {
       const [family, prefix, pathId] = k.split('|');
       const fam = Number(family);
+      if (onlyFamily !== undefined && fam !== onlyFamily) continue;
       const p: number | string = fam >> 8 === Afi.IPV4 ? Number(prefix) : prefix!;
       this.pending.set(k, {
         family: fam,
