@@ -22,7 +22,7 @@ import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notif
 import { makeOpen, openAs } from '../bgp/messages/open.js';
 import { type RouteRefreshMessage, RouteRefreshSubtype } from '../bgp/messages/route-refresh.js';
 import { endOfRib, endOfRibFamily } from '../bgp/messages/update.js';
-import { AdjRibIn, type RouteAttributes } from '../bgp/rib/adj-rib-in.js';
+import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import type { ExportContext } from '../bgp/rib/export.js';
 import type { PeerInfo } from '../bgp/rib/types.js';
@@ -32,7 +32,7 @@ import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
-import type { RibPeer, Router } from './router.js';
+import type { ExportCache, RibPeer, Router } from './router.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
@@ -140,7 +140,7 @@ export class Peer implements LinkOwner, RibPeer {
   readonly sent = counters();
   /** What the established session has been told and has yet to be told. */
   readonly adjRibOut = new AdjRibOut();
-  exportCache = new WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>();
+  exportCache: ExportCache = new WeakMap();
   readonly sentPaths = new Map<string, Set<number>>();
   /** Set while Established (RibPeer). */
   info: PeerInfo;

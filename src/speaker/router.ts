@@ -9,7 +9,7 @@ import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
 import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
 import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
-import { type ExportContext, exportRoute, exportSourceKey } from '../bgp/rib/export.js';
+import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
 import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../bgp/rib/types.js';
 import type { OriginateRoute } from '../config/types.js';
@@ -25,8 +25,11 @@ export interface RibPeer {
   /** Families for which the peer receives path identifiers (ADD-PATH send). */
   readonly addPathSend: ReadonlySet<number>;
   readonly adjRibOut: AdjRibOut;
-  /** Export results by attribute object and source (see exportSourceKey); cleared per session. */
-  readonly exportCache: WeakMap<RouteAttributes, Map<string, RouteAttributes | null>>;
+  /**
+   * Export results by attribute object, source peer (its PeerInfo object: one per session) and family;
+   * everything exportRoute depends on besides the peer's own context. Cleared per session.
+   */
+  readonly exportCache: ExportCache;
   /** ADD-PATH send: the path ids the peer holds per "family|prefix" (cleared per session). */
   readonly sentPaths: Map<string, Set<number>>;
   /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
@@ -34,6 +37,8 @@ export interface RibPeer {
   /** The whole table is queued: send it, then End-of-RIB per family. */
   initialTableSent(): void;
 }
+
+export type ExportCache = WeakMap<RouteAttributes, Map<PeerInfo, Map<number, RouteAttributes | null>>>;
 
 interface Touched {
   readonly family: number;
@@ -143,11 +148,9 @@ export class Router {
 
   private dump(p: RibPeer): void {
     for (const family of p.families) {
-      const all = p.addPathSend.has(family);
-      for (const e of this.locRib.entries(family)) {
-        if (all) this.exportPaths(p, family, e.prefix);
-        else if (e.best) this.exportTo(p, family, e.prefix, e.best);
-      }
+      if (p.addPathSend.has(family))
+        this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(p, family, prefix));
+      else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(p, family, prefix, best));
     }
   }
 
@@ -377,12 +380,16 @@ export class Router {
       bySource = new Map();
       p.exportCache.set(route.attributes, bySource);
     }
-    const source = exportSourceKey(route);
-    let result = bySource.get(source);
+    let byFamily = bySource.get(route.peer);
+    if (!byFamily) {
+      byFamily = new Map();
+      bySource.set(route.peer, byFamily);
+    }
+    let result = byFamily.get(route.family);
     if (result === undefined) {
       const d = exportRoute(route, p.exportContext);
       result = d.send ? d.attributes : null;
-      bySource.set(source, result);
+      byFamily.set(route.family, result);
     }
     return result ?? undefined;
   }

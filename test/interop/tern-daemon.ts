@@ -46,7 +46,7 @@ export class TernDaemon {
   }
 
   /** Writes the config (YAML; `control.socket` is added) and starts the daemon. */
-  async start(yaml: string, args: readonly string[] = []): Promise<this> {
+  async start(yaml: string, _args: readonly string[] = []): Promise<this> {
     writeFileSync(this.configPath, `${yaml}\ncontrol: { socket: ${this.socket} }\n`);
     this.proc = this.h.spawn(
       this.ns,

@@ -12,7 +12,6 @@ import { packAnnouncements, packWithdrawals } from '../messages/update-packer.js
 import type { RouteAttributes } from './adj-rib-in.js';
 
 interface Entry {
-  readonly family: number;
   readonly prefix: number | string;
   readonly pathId: number | undefined;
 }
@@ -22,8 +21,18 @@ interface Pending extends Entry {
   readonly attributes: RouteAttributes | undefined;
 }
 
-function key(family: number, prefix: number | string, pathId: number | undefined): string {
-  return `${family}|${prefix}|${pathId ?? ''}`;
+/** Key within a family: the prefix key itself (a number for IPv4), or prefix and path id. */
+function key(prefix: number | string, pathId: number | undefined): number | string {
+  return pathId === undefined ? prefix : `${prefix}#${pathId}`;
+}
+
+function table<V>(tables: Map<number, Map<number | string, V>>, family: number): Map<number | string, V> {
+  let t = tables.get(family);
+  if (!t) {
+    t = new Map();
+    tables.set(family, t);
+  }
+  return t;
 }
 
 /** The wire attributes of a route: the NEXT_HOP attribute for IPv4, an MP_REACH template for IPv6. */
@@ -54,17 +63,24 @@ function prefixList(family: number, entries: readonly Entry[], addPath: boolean)
 }
 
 export class AdjRibOut {
-  /** What the peer holds from us now. */
-  private readonly advertised = new Map<string, RouteAttributes>();
-  private readonly pending = new Map<string, Pending>();
+  /** What the peer holds from us now, per family. */
+  private readonly advertised = new Map<
+    number,
+    Map<number | string, Entry & { attributes: RouteAttributes }>
+  >();
+  private readonly pending = new Map<number, Map<number | string, Pending>>();
 
   /** Routes the peer holds from us. */
   get size(): number {
-    return this.advertised.size;
+    let n = 0;
+    for (const t of this.advertised.values()) n += t.size;
+    return n;
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    let n = 0;
+    for (const t of this.pending.values()) n += t.size;
+    return n;
   }
 
   /** The peer should hold `attributes` for this prefix (undefined: nothing). Coalesces. */
@@ -74,13 +90,13 @@ export class AdjRibOut {
     pathId: number | undefined,
     attributes: RouteAttributes | undefined,
   ): void {
-    const k = key(family, prefix, pathId);
-    if (this.advertised.get(k) === attributes) {
+    const k = key(prefix, pathId);
+    if (this.advertised.get(family)?.get(k)?.attributes === attributes) {
       // back to what the peer already has: nothing to send
-      this.pending.delete(k);
+      this.pending.get(family)?.delete(k);
       return;
     }
-    this.pending.set(k, { family, prefix, pathId, attributes });
+    table(this.pending, family).set(k, { prefix, pathId, attributes });
   }
 
   /** Forgets everything (the session went down). */
@@ -91,52 +107,40 @@ export class AdjRibOut {
 
   /** Everything advertised (of one family, or all) is to be sent again (ROUTE-REFRESH). */
   resendAll(onlyFamily?: number): void {
-    for (const [k, attributes] of this.advertised) {
-      const [family, prefix, pathId] = k.split('|');
-      const fam = Number(family);
-      if (onlyFamily !== undefined && fam !== onlyFamily) continue;
-      const p: number | string = fam >> 8 === Afi.IPV4 ? Number(prefix) : prefix!;
-      this.pending.set(k, {
-        family: fam,
-        prefix: p,
-        pathId: pathId === '' ? undefined : Number(pathId),
-        attributes,
-      });
+    for (const [family, t] of this.advertised) {
+      if (onlyFamily !== undefined && family !== onlyFamily) continue;
+      const pending = table(this.pending, family);
+      for (const [k, e] of t) pending.set(k, e);
+      t.clear();
     }
-    this.advertised.clear();
   }
 
   /** Encodes every pending change into UPDATEs (announcements first, then withdrawals). */
   drain(ctx: CodecContext): Uint8Array[] {
     const out: Uint8Array[] = [];
-    // group announcements by (family, attribute object identity)
-    const groups = new Map<number, Map<RouteAttributes, Entry[]>>();
-    const withdrawals = new Map<number, Entry[]>();
-    for (const [k, p] of this.pending) {
-      if (p.attributes === undefined) {
-        if (this.advertised.delete(k)) {
-          const w = withdrawals.get(p.family);
-          if (w) w.push(p);
-          else withdrawals.set(p.family, [p]);
+    const withdrawals: [number, Entry[]][] = [];
+    for (const [family, pending] of this.pending) {
+      if (pending.size === 0) continue;
+      const advertised = table(this.advertised, family);
+      // group announcements by attribute object identity (interned: equal sets are one object)
+      const byAttrs = new Map<RouteAttributes, Entry[]>();
+      const gone: Entry[] = [];
+      for (const [k, p] of pending) {
+        if (p.attributes === undefined) {
+          if (advertised.delete(k)) gone.push(p);
+          continue;
         }
-      } else {
-        this.advertised.set(k, p.attributes);
-        let byAttrs = groups.get(p.family);
-        if (!byAttrs) {
-          byAttrs = new Map();
-          groups.set(p.family, byAttrs);
-        }
+        advertised.set(k, p as Entry & { attributes: RouteAttributes });
         const list = byAttrs.get(p.attributes);
         if (list) list.push(p);
         else byAttrs.set(p.attributes, [p]);
       }
-    }
-    this.pending.clear();
-    for (const [family, byAttrs] of groups) {
+      pending.clear();
       const addPath = hasAddPath(ctx, family >> 8, family & 255);
       for (const [attrs, entries] of byAttrs) {
         packAnnouncements(wireAttributes(family, attrs), prefixList(family, entries, addPath), ctx, out);
       }
+      if (gone.length > 0) withdrawals.push([family, gone]);
     }
     for (const [family, entries] of withdrawals) {
       packWithdrawals(prefixList(family, entries, hasAddPath(ctx, family >> 8, family & 255)), ctx, out);

@@ -464,6 +464,21 @@ export class LocRib {
     return out;
   }
 
+  /** Calls `fn` for the best route of every prefix of a family that has one (nothing allocated). */
+  forEachBest(family: number, fn: (prefix: number | string, best: Route) => void): void {
+    this.tables.get(family)?.forEach((slot, prefix) => {
+      if (!(slot instanceof Entry)) fn(prefix, slot);
+      else if (slot.best !== undefined) fn(prefix, slot.best);
+    });
+  }
+
+  /** Calls `fn` for every prefix of a family. */
+  forEachPrefix(family: number, fn: (prefix: number | string) => void): void {
+    this.tables.get(family)?.forEach((_slot, prefix) => {
+      fn(prefix);
+    });
+  }
+
   // ---- internals ----
 
   private table(family: number): Table {
