@@ -105,6 +105,27 @@ export class Link {
     this.owner.onMessage(this, 'out', message);
   }
 
+  /**
+   * If the socket's buffer is over its high-water mark, calls `then` once it has drained and returns
+   * true (the caller waits); returns false when the caller may write now.
+   */
+  whenWritable(then: () => void): boolean {
+    const socket = this.socket;
+    if (!socket || socket.destroyed || !socket.writableNeedDrain) return false;
+    if (this.drainWaiters?.socket !== socket) {
+      const waiters = { socket, list: [] as (() => void)[] };
+      this.drainWaiters = waiters;
+      socket.once('drain', () => {
+        if (this.drainWaiters === waiters) this.drainWaiters = undefined;
+        for (const w of waiters.list) w();
+      });
+    }
+    this.drainWaiters.list.push(then);
+    return true;
+  }
+
+  private drainWaiters: { readonly socket: Socket; readonly list: (() => void)[] } | undefined;
+
   /** Writes bytes already encoded (UPDATEs from the packer). */
   write(bytes: Uint8Array): boolean {
     const socket = this.socket;

@@ -597,9 +597,15 @@ export class Peer implements LinkOwner, RibPeer {
     });
   }
 
+  /**
+   * Drains the Adj-RIB-Out to the socket, unless the socket is still busy with what was written before:
+   * then changes keep coalescing per prefix in the Adj-RIB-Out (bounded by the table) and the drain
+   * happens when the socket has room again, so a slow peer never grows a queue of UPDATEs.
+   */
   private flush(): void {
     const link = this.established;
     if (!link) return;
+    if (link.whenWritable(() => this.flush())) return;
     const messages = this.adjRibOut.drain(link.sendCtx);
     for (const m of messages) link.write(m);
     this.sent.update += messages.length;
