@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/speakers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PORT = 20000 + Math.floor(Math.random() * 20000);
@@ -64,14 +65,9 @@ function protocols(self: string): Record<string, unknown>[] {
   return r.status === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>[]) : [];
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Each poll runs `tern show` as a process: poll slowly, wait long. */
+function waitLong<T>(what: string, fn: () => T | undefined | false): Promise<T> {
+  return waitFor(what, fn, 30_000, 250);
 }
 
 describe('tern run / show / check', () => {
@@ -95,7 +91,7 @@ describe('tern run / show / check', () => {
       bStderr += d.toString();
     });
 
-    const up = await waitFor('Established at A', () => {
+    const up = await waitLong('Established at A', () => {
       const p = protocols('127.0.0.1')[0];
       return p?.state === 'Established' && p.prefixesReceived === 1 ? p : undefined;
     });
@@ -106,19 +102,19 @@ describe('tern run / show / check', () => {
     // SIGHUP after an edit: B announces one more prefix, the session stays up
     writeFileSync(fileB, config('127.0.0.2', '127.0.0.1', ['10.244.2.0/26', '10.244.3.0/26']));
     b.kill('SIGHUP');
-    await waitFor('2 routes at A', () => protocols('127.0.0.1')[0]?.prefixesReceived === 2);
+    await waitLong('2 routes at A', () => protocols('127.0.0.1')[0]?.prefixesReceived === 2);
     expect(protocols('127.0.0.1')[0]?.state).toBe('Established');
 
     // an edit alone (the file is watched): B removes the peer, A hears Cease 6/3
     writeFileSync(fileB, config('127.0.0.2', '127.0.0.1', [], false));
-    await waitFor('A sees de-configuration', () =>
+    await waitLong('A sees de-configuration', () =>
       String(protocols('127.0.0.1')[0]?.info ?? '').includes('Peer De-configured'),
     );
 
     // a broken config is refused and the daemon keeps running
     writeFileSync(fileB, 'routerId: nonsense\n');
     b.kill('SIGHUP');
-    await waitFor('B logs the refusal', () => bStderr.includes('reload refused'));
+    await waitLong('B logs the refusal', () => bStderr.includes('reload refused'));
     expect(b.exitCode).toBeNull();
 
     // SIGTERM: exit 0

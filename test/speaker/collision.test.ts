@@ -11,6 +11,7 @@ import { makeOpen } from '../../src/bgp/messages/open.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Speaker } from '../../src/speaker/speaker.js';
+import { waitFor } from '../helpers/speakers.js';
 
 const TERN = '127.0.0.1';
 const PEER = '127.0.0.2';
@@ -33,16 +34,6 @@ function track(socket: Socket): Conn {
   });
   socket.on('error', () => {});
   return c;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const cleanup: (() => Promise<void> | void)[] = [];

@@ -3,14 +3,14 @@
 // state (F bit clear), so its stale routes are swept as it returns and what it announces again stays;
 // if B does not come back within its restart time, everything of B's is swept.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IPV4_UNICAST } from '../../src/bgp/messages/iana.js';
 import { parseIpv4Prefix } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/log.js';
 import type { Link } from '../../src/speaker/link.js';
 import type { Peer } from '../../src/speaker/peer.js';
-import { Speaker } from '../../src/speaker/speaker.js';
+import type { Speaker } from '../../src/speaker/speaker.js';
+import { useSpeakers, waitFor } from '../helpers/speakers.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const A = '127.0.0.1';
@@ -30,17 +30,9 @@ peers: ${other ? `\n  - { address: ${other}, port: ${PORT}, asn: 64512, localAdd
 `;
 }
 
-const running: Speaker[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop('test over')));
-});
-
-async function speaker(yaml: string): Promise<Speaker> {
-  const sp = new Speaker(parseConfig(yaml, 'gr.yaml'), silentLogger());
-  running.push(sp);
-  await sp.start();
-  return sp;
-}
+const speakers = useSpeakers();
+const speaker = speakers.start;
+const _running = speakers.running;
 
 const only = (sp: Speaker): Peer => [...sp.peers.values()][0]!;
 
@@ -49,16 +41,6 @@ function crash(peer: Peer): void {
   const link = (peer as unknown as { established: Link | undefined }).established;
   if (!link?.socket) throw new Error('no established connection to break');
   link.socket.destroy();
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const P = parseIpv4Prefix('10.2.0.0/24')!;

@@ -1,13 +1,13 @@
 // Three tern speakers on loopback (127.0.0.1 - 127.0.0.2 - 127.0.0.3, A and C not peered): routes
 // pass through B by its Loc-RIB and export rules: eBGP transit, iBGP split horizon, route reflection.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatIpv4Key } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
 import { controlHandler } from '../../src/control/views.js';
-import { silentLogger } from '../../src/log.js';
 import type { Peer } from '../../src/speaker/peer.js';
-import { Speaker } from '../../src/speaker/speaker.js';
+import type { Speaker } from '../../src/speaker/speaker.js';
+import { useSpeakers, waitFor } from '../helpers/speakers.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const A = '127.0.0.1';
@@ -44,32 +44,14 @@ ${peers
 `;
 }
 
-const running: Speaker[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop('test over')));
-});
-
-async function speaker(yaml: string): Promise<Speaker> {
-  const sp = new Speaker(parseConfig(yaml, 'routing.yaml'), silentLogger());
-  running.push(sp);
-  await sp.start();
-  return sp;
-}
+const speakers = useSpeakers();
+const speaker = speakers.start;
+const running = speakers.running;
 
 function peerOf(sp: Speaker, address: string): Peer {
   const p = [...sp.peers.values()].find((x) => x.config.address === address);
   if (!p) throw new Error(`no peer ${address}`);
   return p;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function routesFrom(p: Peer): string[] {

@@ -15,6 +15,7 @@ import { controlHandler } from '../../src/control/views.js';
 import { silentLogger } from '../../src/log.js';
 import type { Peer } from '../../src/speaker/peer.js';
 import { Speaker } from '../../src/speaker/speaker.js';
+import { waitFor } from '../helpers/speakers.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const A = '127.0.0.1';
@@ -64,16 +65,6 @@ async function speaker(s: Side, other: string): Promise<Speaker> {
 
 function onlyPeer(sp: Speaker): Peer {
   return [...sp.peers.values()][0]!;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function routeTexts(p: Peer): string[] {
