@@ -240,6 +240,18 @@ export class Peer implements LinkOwner, RibPeer {
       p.dispatch({ type: 'TcpConnectionConfirmed' });
       return;
     }
+    if (p.state === 'Established' && this.negotiated?.peerGracefulRestart) {
+      // RFC 4724 4.2: a new connection from a graceful-restart peer whose session we still think is up
+      // means it restarted: the old session ends as a graceful restart, the new connection carries on
+      this.log.info('the peer reconnected while Established: treating it as restarted (graceful restart)');
+      p.dispatch({ type: 'TcpConnectionFails', reason: 'the peer opened a new connection (it restarted)' });
+      p.dispose();
+      const link = new Link(this, { ...initialSession(this.fsmConfig), state: 'Active' }, 'in');
+      this.primary = link;
+      link.attach(socket);
+      link.dispatch({ type: 'TcpConnectionConfirmed' });
+      return;
+    }
     if (p.state === 'Established' || this.secondary) {
       // RFC 4271 6.8: a collision with an Established session closes the new connection
       this.log.info({ state: p.state }, 'incoming connection closed: a session exists (collision)');

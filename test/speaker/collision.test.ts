@@ -6,8 +6,10 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Framer } from '../../src/bgp/messages/framer.js';
+import { IPV4_UNICAST } from '../../src/bgp/messages/iana.js';
 import { type BgpMessage, decodeMessage, encodeMessage } from '../../src/bgp/messages/message.js';
 import { makeOpen } from '../../src/bgp/messages/open.js';
+import { parseIpv4Prefix } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Speaker } from '../../src/speaker/speaker.js';
@@ -129,5 +131,92 @@ describe('connection collision (RFC 4271 6.8)', () => {
     await waitFor('Established', () => peer.state === 'Established');
     await waitFor('the incoming connection closed', () => incoming.closed);
     expect(outgoing.closed).toBe(false);
+  });
+});
+
+describe('a graceful-restart peer that reconnects while its session is up (RFC 4724 4.2)', () => {
+  it('is taken as restarted: the old session ends keeping its routes as stale, the new one comes up', async () => {
+    const ternPort = 20000 + Math.floor(Math.random() * 20000);
+    const peerPort = ternPort + 1;
+    let first: Conn | undefined;
+    const server: Server = createServer((sock) => {
+      first ??= track(sock);
+    });
+    await new Promise<void>((r) => server.listen(peerPort, PEER, () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const speaker = new Speaker(
+      parseConfig(
+        `routerId: ${TERN_ID}
+listen: { address: ${TERN}, port: ${ternPort} }
+holdTime: 30
+families: [ipv4-unicast]
+peers:
+  - { address: ${PEER}, port: ${peerPort}, asn: 64512, localAddress: ${TERN} }
+`,
+        'gr-reconnect.yaml',
+      ),
+      silentLogger(),
+    );
+    await speaker.start();
+    cleanup.push(() => speaker.stop('test over'));
+    const open = encodeMessage(
+      makeOpen({
+        as: 64512,
+        holdTime: 30,
+        bgpId: '10.0.0.99',
+        capabilities: [
+          { kind: 'multiprotocol', afi: 1, safi: 1 },
+          {
+            kind: 'graceful-restart',
+            restartFlags: 0,
+            restartTime: 60,
+            families: [{ afi: 1, safi: 1, forwardingState: true }],
+          },
+          { kind: 'four-octet-as', as: 64512 },
+        ],
+      }),
+    );
+    const keepalive = encodeMessage({ type: 'keepalive' });
+    const update = encodeMessage({
+      type: 'update',
+      withdrawn: { afi: 1, prefixes: [] },
+      attributes: { origin: 0, asPath: [], nextHop: PEER, localPref: 100 },
+      nlri: { afi: 1, prefixes: [parseIpv4Prefix('10.5.0.0/24')!] },
+    });
+    const c1 = await waitFor('tern connects', () => first);
+    await waitFor("tern's OPEN", () => c1.received.some((m) => m.type === 'open'));
+    c1.socket.write(Buffer.concat([open, keepalive, update]));
+    const peer = [...speaker.peers.values()][0]!;
+    const rib = speaker.router.locRib;
+    const key = parseIpv4Prefix('10.5.0.0/24')!;
+    await waitFor('route learned', () => rib.best(IPV4_UNICAST, key));
+
+    // the peer "restarted" without tern noticing: it simply connects again
+    const c2 = track(connect({ host: TERN, port: ternPort, localAddress: PEER }));
+    cleanup.push(() => {
+      c2.socket.destroy();
+      c1.socket.destroy();
+    });
+    await waitFor("tern's OPEN on the new connection", () => c2.received.some((m) => m.type === 'open'));
+    expect(rib.best(IPV4_UNICAST, key)?.stale).toBe(true);
+    c2.socket.write(Buffer.concat([open, keepalive]));
+    await waitFor('Established again', () => peer.state === 'Established');
+    // the route again, then End-of-RIB: fresh, no longer stale
+    c2.socket.write(
+      Buffer.concat([
+        update,
+        encodeMessage({
+          type: 'update',
+          withdrawn: { afi: 1, prefixes: [] },
+          attributes: {},
+          nlri: { afi: 1, prefixes: [] },
+        }),
+      ]),
+    );
+    await waitFor(
+      'renewed',
+      () => rib.best(IPV4_UNICAST, key) && rib.best(IPV4_UNICAST, key)?.stale === undefined,
+    );
+    await waitFor('old connection closed', () => c1.closed);
   });
 });
