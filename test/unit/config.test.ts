@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCheck, runCheckJson } from '../../src/cli/check.js';
@@ -966,5 +967,24 @@ describe('tern check (runCheck)', () => {
     const json = JSON.parse(r.out[0]!) as TernConfig;
     expect(json).toEqual(loadConfig(file));
     expect(run(fixture('bad-password.yaml'), true)).toMatchObject({ code: 1, out: [] });
+  });
+});
+
+describe('examples/', () => {
+  const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    it(`${name} is a valid config`, () => {
+      const cfg = loadConfig(`${dir}${name}`);
+      expect(cfg.peers.length).toBeGreaterThan(0);
+    });
+  }
+  it('reflector.yaml reflects to its node clients', () => {
+    const cfg = loadConfig(`${dir}reflector.yaml`);
+    expect(cfg.reflector).toEqual({ clusterId: '244.0.0.1' });
+    expect(cfg.peers.filter((p) => p.rrClient).map((p) => p.name)).toEqual([
+      'Node_10_0_0_1',
+      'Node_10_0_0_2',
+      'Node_10_0_0_3',
+    ]);
   });
 });
