@@ -11,6 +11,7 @@ import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
 import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
+import { usableNextHop } from '../bgp/rib/next-hop.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../bgp/rib/types.js';
 import type { OriginateRoute } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -57,7 +58,7 @@ function originKey(r: OriginateRoute): string {
 }
 
 export class Router {
-  readonly locRib = new LocRib({ alwaysCompareMed: false, defaultLocalPref: 100 });
+  readonly locRib: LocRib;
   private readonly peers = new Set<RibPeer>();
   private readonly local: PeerInfo;
   /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
@@ -71,7 +72,14 @@ export class Router {
     readonly asn: number,
     readonly reflector: ReflectorConfig | undefined,
     private readonly log: Logger,
+    /** tern's own addresses: a route whose next hop is one of them is unusable (it points at us). */
+    localAddresses: ReadonlySet<string> = new Set(),
   ) {
+    this.locRib = new LocRib({
+      alwaysCompareMed: false,
+      defaultLocalPref: 100,
+      nextHopResolvable: usableNextHop(localAddresses),
+    });
     this.local = {
       id: LOCAL_PEER_ID,
       address: '0.0.0.0',

@@ -2,8 +2,10 @@
 // keeps unchanged peers up, and a clean stop. Sockets and timers live here and in Peer/Link only.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { CeaseSubcode } from '../bgp/messages/iana.js';
 import { shutdownNotification } from '../bgp/messages/notification.js';
+import { canonicalIpv6 } from '../bgp/messages/prefix.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -43,7 +45,7 @@ export class Speaker {
     const reflector = config.reflector
       ? reflectorConfig(config.routerId, config.reflector.clusterId)
       : undefined;
-    const router = new Router(config.routerId, config.asn, reflector, log);
+    const router = new Router(config.routerId, config.asn, reflector, log, ownAddresses(config));
     router.setOriginated(config.originate);
     return router;
   }
@@ -208,6 +210,17 @@ export class Speaker {
     await new Promise((r) => setTimeout(r, 200));
     this.log.info('tern stopped');
   }
+}
+
+/** Addresses tern speaks from (listen, sessions, next hop self): a next hop equal to one is a loop. */
+function ownAddresses(config: TernConfig): Set<string> {
+  const out = new Set<string>();
+  const l = config.listen?.address;
+  if (l && l !== '0.0.0.0' && l !== '::') out.add(l);
+  for (const p of config.peers) if (p.localAddress) out.add(p.localAddress);
+  if (config.nextHop.ipv4) out.add(config.nextHop.ipv4);
+  if (config.nextHop.ipv6) out.add(config.nextHop.ipv6);
+  return out;
 }
 
 function sameNextHop(a: TernConfig, b: TernConfig): boolean {
