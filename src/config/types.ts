@@ -59,6 +59,8 @@ export interface PeerConfig {
   readonly gracefulRestart: GracefulRestartConfig;
   /** RFC 4456: this iBGP peer is a route-reflector client of ours. */
   readonly rrClient: boolean;
+  /** ADD-PATH send: at most this many paths per prefix, best first (null: all). */
+  readonly addPathLimit: number | null;
   /**
    * Most routes accepted from the peer per family: beyond it the session ends with Cease 6/1 (RFC 4486)
    * and restarts after `restartTime` seconds. null: no limit.

@@ -82,6 +82,7 @@ const PEER_KEYS = [
   'rrClient',
   'nextHopSelf',
   'maxPrefixes',
+  'addPathLimit',
   ...SESSION_KEYS,
   'password',
 ] as const;
@@ -711,6 +712,9 @@ class Validator {
       ? (this.choice(p('nextHopSelf'), o.nextHopSelf, NEXT_HOP_MODES) ?? 'auto')
       : 'auto';
     const maxPrefixes = has(o, 'maxPrefixes') ? this.maxPrefixes(p('maxPrefixes'), o.maxPrefixes) : null;
+    const addPathLimit = has(o, 'addPathLimit')
+      ? (this.integer(p('addPathLimit'), o.addPathLimit, 1, 255) ?? null)
+      : null;
     const session = this.session(path, o, g.session);
 
     if (passive && address) {
@@ -761,6 +765,7 @@ class Validator {
       rrClient,
       nextHopSelf,
       maxPrefixes,
+      addPathLimit,
       ibgp: asn === localAsn,
     };
     return peer;

@@ -142,6 +142,9 @@ export class Peer implements LinkOwner, RibPeer {
   readonly adjRibOut = new AdjRibOut();
   exportCache: ExportCache = new WeakMap();
   readonly sentPaths = new Map<string, Set<number>>();
+  get addPathLimit(): number | undefined {
+    return this.config.addPathLimit ?? undefined;
+  }
   /** Set while Established (RibPeer). */
   info: PeerInfo;
   exportContext: ExportContext;

@@ -9,6 +9,7 @@ import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
 import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
 import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
+import { type DecisionOptions, explainRanking } from '../bgp/rib/decision.js';
 import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
 import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
 import { usableNextHop } from '../bgp/rib/next-hop.js';
@@ -31,6 +32,8 @@ export interface RibPeer {
    * everything exportRoute depends on besides the peer's own context. Cleared per session.
    */
   readonly exportCache: ExportCache;
+  /** ADD-PATH send: at most this many paths per prefix, best first (undefined: all). */
+  readonly addPathLimit?: number;
   /** ADD-PATH send: the path ids the peer holds per "family|prefix" (cleared per session). */
   readonly sentPaths: Map<string, Set<number>>;
   /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
@@ -59,6 +62,7 @@ function originKey(r: OriginateRoute): string {
 
 export class Router {
   readonly locRib: LocRib;
+  private readonly decision: DecisionOptions;
   private readonly peers = new Set<RibPeer>();
   private readonly local: PeerInfo;
   /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
@@ -75,11 +79,12 @@ export class Router {
     /** tern's own addresses: a route whose next hop is one of them is unusable (it points at us). */
     localAddresses: ReadonlySet<string> = new Set(),
   ) {
-    this.locRib = new LocRib({
+    this.decision = {
       alwaysCompareMed: false,
       defaultLocalPref: 100,
       nextHopResolvable: usableNextHop(localAddresses),
-    });
+    };
+    this.locRib = new LocRib(this.decision);
     this.local = {
       id: LOCAL_PEER_ID,
       address: '0.0.0.0',
@@ -354,7 +359,16 @@ export class Router {
     const k = `${family}|${prefix}`;
     const before = p.sentPaths.get(k);
     const now = new Set<number>();
-    for (const r of this.locRib.candidates(family, prefix)) {
+    const candidates = this.locRib.candidates(family, prefix);
+    const limit = p.addPathLimit;
+    // with a limit, the best paths in decision order (ineligible ones rank last and are skipped)
+    const ordered =
+      limit !== undefined && candidates.length > limit
+        ? explainRanking(candidates, this.decision).map((x) => x.route)
+        : candidates;
+    for (const r of ordered) {
+      if (limit !== undefined && now.size >= limit) break;
+      if (this.decision.nextHopResolvable && !this.decision.nextHopResolvable(r)) continue;
       const attrs = this.exported(p, r);
       if (attrs === undefined) continue;
       const id = this.pathIdOf(r);

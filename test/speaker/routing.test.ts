@@ -194,4 +194,27 @@ describe('routing through a tern in the middle', () => {
     // after the restart delay B tries again (and refuses again)
     await waitFor('second attempt', () => atA.received.notification >= 2, 10_000);
   });
+
+  it('ADD-PATH with addPathLimit 1: only the best path goes out', async () => {
+    await speaker(config(A, 64512, [{ address: B, asn: 64512 }], 'originate: [10.9.0.0/24]'));
+    await speaker(config(C, 64512, [{ address: B, asn: 64512 }], 'originate: [10.9.0.0/24]'));
+    const b = await speaker(
+      config(
+        B,
+        64512,
+        [
+          { address: A, asn: 64512, rrClient: true },
+          { address: C, asn: 64512, rrClient: true },
+          { address: D, asn: 64512, rrClient: true, addPath: 'send', extra: 'addPathLimit: 1' },
+        ],
+        'reflector: true',
+      ),
+    );
+    const d = await speaker(config(D, 64512, [{ address: B, asn: 64512, addPath: 'receive' }]));
+    await waitFor('B has both', () => b.router.locRib.size === 2);
+    const atD = peerOf(d, B);
+    await waitFor('a path at D', () => atD.adjRibIn.count() === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(atD.adjRibIn.routes().map((r) => r.attributes.nextHop)).toEqual([A]); // A's lower router id
+  });
 });

@@ -84,6 +84,7 @@ describe('defaults', () => {
       gracefulRestart: { enabled: true, restartTime: 120 },
       rrClient: false,
       maxPrefixes: null,
+      addPathLimit: null,
       nextHopSelf: 'auto',
       ibgp: true,
     } satisfies PeerConfig);
@@ -176,6 +177,7 @@ describe('full config', () => {
       gracefulRestart: { enabled: false, restartTime: 300 },
       rrClient: false,
       maxPrefixes: null,
+      addPathLimit: null,
       nextHopSelf: 'auto',
       ibgp: false,
     } satisfies PeerConfig);
