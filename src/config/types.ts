@@ -82,6 +82,11 @@ export interface TernConfig {
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
   readonly originate: readonly OriginateRoute[];
+  /**
+   * ECMP: routes equal to the best down to the router-id step are installed together (BIRD's `merge
+   * paths`, on in Calico's kernel protocol). Shown by `show routes --all`; used by the kernel writer.
+   */
+  readonly multipath: boolean;
   /** RFC 4456: set when tern reflects routes between its iBGP peers (clients marked rrClient). */
   readonly reflector: { readonly clusterId: string } | null;
   readonly peers: readonly PeerConfig[];

@@ -66,6 +66,7 @@ const TOP_KEYS = [
   ...SESSION_KEYS,
   'nextHop',
   'originate',
+  'multipath',
   'reflector',
   'control',
   'log',
@@ -180,6 +181,7 @@ const UNUSABLE: TernConfig = {
   log: { level: DEFAULTS.logLevel },
   nextHop: {},
   originate: [],
+  multipath: true,
   reflector: null,
   peers: [],
 };
@@ -395,6 +397,7 @@ class Validator {
     const originate = this.originate(o.originate, enabled);
     this.nextHopWarnings(peers, originate, nextHop);
     const reflector = this.reflector(o.reflector, routerId);
+    const multipath = has(o, 'multipath') ? (this.boolean('multipath', o.multipath) ?? true) : true;
     peers.forEach((p, i) => {
       if (p.rrClient && !p.ibgp)
         this.error(
@@ -407,7 +410,7 @@ class Validator {
           'a route-reflector client needs `reflector:` (e.g. `reflector: { clusterId: 10.0.0.1 }`)',
         );
     });
-    return { routerId, asn, listen, control, log, nextHop, originate, reflector, peers };
+    return { routerId, asn, listen, control, log, nextHop, originate, multipath, reflector, peers };
   }
 
   /** `maxPrefixes: 1000` or `{limit: 1000, restartTime: 60}` (seconds before the session restarts). */

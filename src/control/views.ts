@@ -109,6 +109,10 @@ function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Rec
     for (const e of rib.entries(family)) {
       const prefix = typeof e.prefix === 'number' ? formatIpv4Key(e.prefix) : formatIpv6Key(e.prefix);
       if (only !== undefined && prefix !== only) continue;
+      const ecmp =
+        speaker.config.multipath && e.best && e.routes.length > 1
+          ? new Set(speaker.router.multipath(e.routes, e.best))
+          : undefined;
       for (const r of e.routes) {
         const { nextHop, linkLocalNextHop, ...rest } = r.attributes;
         const best = r === e.best;
@@ -118,6 +122,7 @@ function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Rec
           from: r.peer.id === LOCAL_PEER_ID ? 'local' : (names.get(r.peer.id) ?? r.peer.id),
           best,
           ...(best && e.reason !== undefined ? { reason: e.reason } : {}),
+          ...(ecmp !== undefined && ecmp.size > 1 && ecmp.has(r) ? { multipath: true } : {}),
           ...(r.pathId !== undefined ? { pathId: r.pathId } : {}),
           ...(r.stale ? { stale: true } : {}),
           nextHop: r.peer.id === LOCAL_PEER_ID ? 'self' : nextHop,

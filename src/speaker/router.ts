@@ -9,7 +9,7 @@ import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
 import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
 import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
 import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
-import { type DecisionOptions, explainRanking } from '../bgp/rib/decision.js';
+import { type DecisionOptions, explainRanking, multipathSet } from '../bgp/rib/decision.js';
 import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
 import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
 import { usableNextHop } from '../bgp/rib/next-hop.js';
@@ -286,6 +286,11 @@ export class Router {
       return 'originator-id';
     }
     return undefined;
+  }
+
+  /** ECMP: the routes equal to `best` down to the router-id step (BIRD's merge paths). */
+  multipath(routes: readonly Route[], best: Route): Route[] {
+    return multipathSet(routes, best, this.decision);
   }
 
   /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */

@@ -80,6 +80,8 @@ describe('routing through a tern in the middle', () => {
       ['10.9.0.0/24', `peer_${C.replace(/\./g, '_')}`, false],
     ]);
     expect(rows[0]!.reason).toBe('router-id');
+    // equal down to the router-id step: both are ECMP paths (multipath is on by default, as in Calico)
+    expect(rows.map((r) => r.multipath)).toEqual([true, true]);
   });
 
   it('eBGP transit: AS path prepended hop by hop, next hop self; a withdrawal travels too', async () => {

@@ -60,6 +60,7 @@ describe('defaults', () => {
       log: { level: 'info' },
       nextHop: {},
       originate: [],
+      multipath: true,
       reflector: null,
       peers: [],
     } satisfies TernConfig);
