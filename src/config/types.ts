@@ -87,6 +87,11 @@ export interface TernConfig {
    * paths`, on in Calico's kernel protocol). Shown by `show routes --all`; used by the kernel writer.
    */
   readonly multipath: boolean;
+  /**
+   * `kernel`: a route is eligible only if the kernel has a route to its next hop (BIRD's `gateway
+   * recursive`); `none`: every next hop that could be a gateway is taken as reachable.
+   */
+  readonly nextHopResolution: 'kernel' | 'none';
   /** RFC 4456: set when tern reflects routes between its iBGP peers (clients marked rrClient). */
   readonly reflector: { readonly clusterId: string } | null;
   readonly peers: readonly PeerConfig[];

@@ -67,6 +67,7 @@ const TOP_KEYS = [
   'nextHop',
   'originate',
   'multipath',
+  'nextHopResolution',
   'reflector',
   'control',
   'log',
@@ -182,6 +183,7 @@ const UNUSABLE: TernConfig = {
   nextHop: {},
   originate: [],
   multipath: true,
+  nextHopResolution: 'kernel',
   reflector: null,
   peers: [],
 };
@@ -398,6 +400,9 @@ class Validator {
     this.nextHopWarnings(peers, originate, nextHop);
     const reflector = this.reflector(o.reflector, routerId);
     const multipath = has(o, 'multipath') ? (this.boolean('multipath', o.multipath) ?? true) : true;
+    const nextHopResolution = has(o, 'nextHopResolution')
+      ? (this.choice('nextHopResolution', o.nextHopResolution, ['kernel', 'none'] as const) ?? 'kernel')
+      : 'kernel';
     peers.forEach((p, i) => {
       if (p.rrClient && !p.ibgp)
         this.error(
@@ -410,7 +415,19 @@ class Validator {
           'a route-reflector client needs `reflector:` (e.g. `reflector: { clusterId: 10.0.0.1 }`)',
         );
     });
-    return { routerId, asn, listen, control, log, nextHop, originate, multipath, reflector, peers };
+    return {
+      routerId,
+      asn,
+      listen,
+      control,
+      log,
+      nextHop,
+      originate,
+      multipath,
+      nextHopResolution,
+      reflector,
+      peers,
+    };
   }
 
   /** `maxPrefixes: 1000` or `{limit: 1000, restartTime: 60}` (seconds before the session restarts). */

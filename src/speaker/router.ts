@@ -78,11 +78,16 @@ export class Router {
     private readonly log: Logger,
     /** tern's own addresses: a route whose next hop is one of them is unusable (it points at us). */
     localAddresses: ReadonlySet<string> = new Set(),
+    /** Whether the kernel can reach a next hop (see NextHopResolver); absent: not checked. */
+    reachable?: (nextHop: string) => boolean,
   ) {
+    const usable = usableNextHop(localAddresses);
     this.decision = {
       alwaysCompareMed: false,
       defaultLocalPref: 100,
-      nextHopResolvable: usableNextHop(localAddresses),
+      nextHopResolvable: reachable
+        ? (r) => usable(r) && (r.peer.id === LOCAL_PEER_ID || reachable(r.attributes.nextHop))
+        : usable,
     };
     this.locRib = new LocRib(this.decision);
     this.local = {
@@ -286,6 +291,16 @@ export class Router {
       return 'originator-id';
     }
     return undefined;
+  }
+
+  /** Next-hop reachability changed: selection runs again over the whole Loc-RIB. */
+  reevaluate(): void {
+    const changes = this.locRib.reevaluate();
+    // peers that receive every path hear about every prefix whose best changed
+    this.propagate(
+      changes,
+      changes.map((c) => ({ family: c.family, prefix: c.prefix })),
+    );
   }
 
   /** ECMP: the routes equal to `best` down to the router-id step (BIRD's merge paths). */

@@ -8,6 +8,7 @@ import { shutdownNotification } from '../bgp/messages/notification.js';
 import { canonicalIpv6 } from '../bgp/messages/prefix.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
+import { ipRouteGet, NextHopResolver } from '../fib-sync/next-hop-resolver.js';
 import type { Logger } from '../log.js';
 import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
@@ -35,17 +36,30 @@ export class Speaker {
     opts: { readonly restarting?: boolean } = {},
   ) {
     this.config = config;
-    this.router = Speaker.makeRouter(config, log);
+    this.resolver =
+      config.nextHopResolution === 'kernel'
+        ? new NextHopResolver(ipRouteGet(), () => this.router.reevaluate())
+        : undefined;
+    this.router = Speaker.makeRouter(config, log, this.resolver);
     this.restarting = opts.restarting === true;
   }
 
   router: Router;
+  /** Next-hop reachability from the kernel table (nextHopResolution: kernel). */
+  private readonly resolver: NextHopResolver | undefined;
 
-  private static makeRouter(config: TernConfig, log: Logger): Router {
+  private static makeRouter(config: TernConfig, log: Logger, resolver?: NextHopResolver): Router {
     const reflector = config.reflector
       ? reflectorConfig(config.routerId, config.reflector.clusterId)
       : undefined;
-    const router = new Router(config.routerId, config.asn, reflector, log, ownAddresses(config));
+    const router = new Router(
+      config.routerId,
+      config.asn,
+      reflector,
+      log,
+      ownAddresses(config),
+      resolver ? (nh) => resolver.resolvable(nh) : undefined,
+    );
     router.setOriginated(config.originate);
     return router;
   }
@@ -57,6 +71,7 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    this.resolver?.start();
     await this.listen(this.config.listen);
     if (this.restarting) {
       const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
@@ -146,7 +161,7 @@ export class Speaker {
         peer.stop(shutdownNotification(CeaseSubcode.OTHER_CONFIGURATION_CHANGE, 'configuration changed'));
       }
       this.peers.clear();
-      this.router = Speaker.makeRouter(next, this.log);
+      this.router = Speaker.makeRouter(next, this.log, this.resolver);
     }
     const wanted = new Map(next.peers.map((pc) => [peerKey(pc), pc]));
     let removed = 0;
@@ -190,6 +205,7 @@ export class Speaker {
    */
   async stopGraceful(): Promise<void> {
     this.stopping = true;
+    this.resolver?.stop();
     for (const peer of this.peers.values()) peer.abort();
     const server = this.server;
     this.server = undefined;
@@ -200,6 +216,7 @@ export class Speaker {
   /** Cease 6/2 (administrative shutdown, RFC 9003 message) to every peer, then close everything. */
   async stop(message = 'tern is shutting down'): Promise<void> {
     this.stopping = true;
+    this.resolver?.stop();
     for (const peer of this.peers.values()) {
       peer.stop(shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message));
     }

@@ -89,12 +89,17 @@ ${peers.join('\n')}
 const BY_LOCAL_PREF = '10.150.1.0/24';
 const BY_MED = '10.150.2.0/24';
 const BY_PATH_LENGTH = '10.150.3.0/24';
+const UNREACHABLE = '10.150.9.0/24';
 const DECISION: Partial<Record<Spec['key'], AnnouncedRoute[]>> = {
   bird2: [
     { prefix: BY_LOCAL_PREF, localPref: 200 },
     { prefix: BY_MED, med: 50 },
   ],
-  gobgp: [{ prefix: BY_LOCAL_PREF, localPref: 100 }],
+  gobgp: [
+    { prefix: BY_LOCAL_PREF, localPref: 100 },
+    // a next hop the kernel in tern's namespace has no route to
+    { prefix: UNREACHABLE, nextHop: '10.200.0.1' },
+  ],
   bird1: [{ prefix: BY_MED, med: 10 }],
   frr: [{ prefix: BY_PATH_LENGTH }],
 };
@@ -275,6 +280,14 @@ describeInterop('tern sessions with BIRD 2, BIRD 1.6, GoBGP and FRR', () => {
       reason: 'as-path-length',
     });
     expect(await best(BY_MED, 4)).toMatchObject({ from: 'bird1_ibgp', med: 10, reason: 'med' });
+    // GoBGP's route via 10.200.0.1: tern's kernel has no route there, so it is no candidate for best
+    // (BIRD's `gateway recursive`): held, never chosen, never sent on
+    const unreachable = (await rib()).filter((r) => r.prefix === UNREACHABLE);
+    expect(unreachable.length).toBeGreaterThan(0);
+    expect(unreachable.some((r) => r.best === true)).toBe(false);
+    expect(
+      (await daemons.get('bird2')!.routes('ipv4')).some((r) => r.prefix === UNREACHABLE && r.peer === T1),
+    ).toBe(false);
   });
 
   it('drops a frozen peer (SIGSTOP) with Hold Timer Expired within hold time + 1 s, and recovers after SIGCONT', async () => {

@@ -61,6 +61,7 @@ describe('defaults', () => {
       nextHop: {},
       originate: [],
       multipath: true,
+      nextHopResolution: 'kernel',
       reflector: null,
       peers: [],
     } satisfies TernConfig);
