@@ -67,6 +67,21 @@ const STATE_RANK: Readonly<Record<FsmState, number>> = {
   Established: 4,
 };
 
+/** RFC 4486 4: Cease / Maximum Number of Prefixes Reached, data AFI (2), SAFI (1), the limit (4). */
+export function maxPrefixesCease(family: number, limit: number): NotificationMessage {
+  const data = new Uint8Array(7);
+  const view = new DataView(data.buffer);
+  view.setUint16(0, family >> 8);
+  data[2] = family & 255;
+  view.setUint32(3, limit);
+  return {
+    type: 'notification',
+    code: ErrorCode.CEASE,
+    subcode: CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+    data,
+  };
+}
+
 /**
  * The capabilities we announce to this peer (RFC 5492). `restarting`: tern came back with --graceful,
  * so the graceful-restart capability carries the Restart bit and, per family, Forwarding State
@@ -570,11 +585,6 @@ export class Peer implements LinkOwner, RibPeer {
     for (const family of this.families) {
       const n = this.adjRibIn.count(family);
       if (n <= max.limit) continue;
-      const data = new Uint8Array(7);
-      const view = new DataView(data.buffer);
-      view.setUint16(0, family >> 8);
-      data[2] = family & 255;
-      view.setUint32(3, max.limit);
       this.log.warn(
         {
           family: familyName(family >> 8, family & 255),
@@ -584,15 +594,7 @@ export class Peer implements LinkOwner, RibPeer {
         },
         'maximum prefix limit exceeded',
       );
-      link.dispatch({
-        type: 'ManualStop',
-        notification: {
-          type: 'notification',
-          code: ErrorCode.CEASE,
-          subcode: CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
-          data,
-        },
-      });
+      link.dispatch({ type: 'ManualStop', notification: maxPrefixesCease(family, max.limit) });
       this.holdDown = setTimeout(() => {
         this.holdDown = undefined;
         if (!this.stopped) this.primary.dispatch({ type: 'ManualStart' });

@@ -2,10 +2,11 @@
 // pass through B by its Loc-RIB and export rules: eBGP transit, iBGP split horizon, route reflection.
 
 import { describe, expect, it } from 'vitest';
+import { IPV6_UNICAST } from '../../src/bgp/messages/iana.js';
 import { formatIpv4Key } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
 import { controlHandler } from '../../src/control/views.js';
-import type { Peer } from '../../src/speaker/peer.js';
+import { maxPrefixesCease, type Peer } from '../../src/speaker/peer.js';
 import type { Speaker } from '../../src/speaker/speaker.js';
 import { useSpeakers, waitFor } from '../helpers/speakers.js';
 
@@ -178,6 +179,11 @@ describe('routing through a tern in the middle', () => {
     );
     await waitFor('one path left at D', () => atD.adjRibIn.count() === 1);
     expect(atD.adjRibIn.routes()[0]!.attributes.nextHop).toBe(C);
+  });
+
+  it('maximum prefixes: the Cease carries AFI, SAFI and the limit (RFC 4486 4)', () => {
+    const n = maxPrefixesCease(IPV6_UNICAST, 70000);
+    expect([n.code, n.subcode, [...n.data]]).toEqual([6, 1, [0, 2, 1, 0, 1, 0x11, 0x70]]);
   });
 
   it('maximum prefixes: Cease 6/1 with AFI/SAFI and the limit, routes dropped, restart after the delay', async () => {
