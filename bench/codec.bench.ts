@@ -17,7 +17,6 @@
 // --warmup N, --scale F (multiplies every size; for quick runs and profiling).
 
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import type { PathAttributes } from '../src/bgp/messages/attributes/types.js';
 import { Framer } from '../src/bgp/messages/framer.js';
 import { Afi, AsPathSegmentType, Origin, Safi } from '../src/bgp/messages/iana.js';
@@ -31,33 +30,15 @@ import {
 import { type Ipv4Key, type Ipv6Key, ipv4Key, ipv6KeyFromBytes } from '../src/bgp/messages/prefix.js';
 import type { UpdateMessage } from '../src/bgp/messages/update.js';
 import { packAnnouncements } from '../src/bgp/messages/update-packer.js';
-import { type Measurement, measure, si, table } from './lib.js';
+import { benchOptions, type Measurement, measure, si, table } from './lib.js';
 
 // ---- options ----
 
-const { values: opts } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    only: { type: 'string', multiple: true },
-    reps: { type: 'string', default: '7' },
-    warmup: { type: 'string', default: '3' },
-    scale: { type: 'string', default: '1' },
-  },
-  strict: true,
-});
-
-const REPS = positiveInt(opts.reps, 'reps');
-const WARMUP = Number.parseInt(opts.warmup, 10);
-const SCALE = Number(opts.scale);
-if (!(SCALE > 0)) throw new Error(`--scale must be a positive number, got ${opts.scale}`);
-if (!(WARMUP >= 0)) throw new Error(`--warmup must be a non-negative integer, got ${opts.warmup}`);
-const ONLY = (opts.only ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '');
-
-function positiveInt(s: string, name: string): number {
-  const n = Number.parseInt(s, 10);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive integer, got ${s}`);
-  return n;
-}
+const opts = benchOptions({ reps: 7, warmup: 3 });
+const REPS = opts.reps;
+const WARMUP = opts.warmup;
+const SCALE = opts.scale;
+const ONLY = opts.only;
 
 const V4_PREFIXES = Math.round(1_000_000 * SCALE);
 const SINGLE_MESSAGES = Math.round(200_000 * SCALE);

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 // A tiny timing harness for the benchmarks in bench/: warm up, then time repetitions with
 // process.hrtime.bigint() and report the median. Each run returns a number computed from the work it
 // did (a count or a checksum); the harness compares it with the expected value on every run, so the
@@ -65,4 +66,34 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The options every benchmark takes: --json, --only <case>, --reps, --warmup, --scale. */
+export interface BenchOptions {
+  readonly json: boolean;
+  readonly only: readonly string[];
+  readonly reps: number;
+  readonly warmup: number;
+  readonly scale: number;
+}
+
+export function benchOptions(defaults: { reps: number; warmup: number }): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      reps: { type: 'string', default: String(defaults.reps) },
+      warmup: { type: 'string', default: String(defaults.warmup) },
+      scale: { type: 'string', default: '1' },
+    },
+    strict: true,
+  });
+  const reps = Number.parseInt(values.reps, 10);
+  const warmup = Number.parseInt(values.warmup, 10);
+  const scale = Number(values.scale);
+  if (!(reps > 0)) throw new Error(`--reps must be a positive integer, got ${values.reps}`);
+  if (!(warmup >= 0)) throw new Error(`--warmup must be a non-negative integer, got ${values.warmup}`);
+  if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
+  const only = (values.only ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '');
+  return { json: values.json, only, reps, warmup, scale };
 }

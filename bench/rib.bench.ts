@@ -23,7 +23,6 @@
 // Options: --json, --only <case>[,<case>] (disjoint, shared, intern), --reps N, --warmup N, --scale F.
 
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AsPathSegmentType, IPV4_UNICAST, Origin } from '../src/bgp/messages/iana.js';
@@ -33,25 +32,13 @@ import { bestRoute, type DecisionOptions } from '../src/bgp/rib/decision.js';
 import { AttributeInterner } from '../src/bgp/rib/intern.js';
 import { LocRib } from '../src/bgp/rib/loc-rib.js';
 import type { PeerInfo, Route } from '../src/bgp/rib/types.js';
-import { median, si, table } from './lib.js';
+import { benchOptions, median, si, table } from './lib.js';
 
-const { values: opts } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    only: { type: 'string', multiple: true },
-    reps: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
-    scale: { type: 'string', default: '1' },
-  },
-  strict: true,
-});
-const REPS = Number.parseInt(opts.reps, 10);
-const WARMUP = Number.parseInt(opts.warmup, 10);
-const SCALE = Number(opts.scale);
-if (!(REPS > 0)) throw new Error(`--reps must be a positive integer, got ${opts.reps}`);
-if (!(WARMUP >= 0)) throw new Error(`--warmup must be a non-negative integer, got ${opts.warmup}`);
-if (!(SCALE > 0)) throw new Error(`--scale must be a positive number, got ${opts.scale}`);
-const ONLY = (opts.only ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '');
+const opts = benchOptions({ reps: 5, warmup: 1 });
+const REPS = opts.reps;
+const WARMUP = opts.warmup;
+const SCALE = opts.scale;
+const ONLY = opts.only;
 const CASES = ['disjoint', 'shared', 'intern'];
 for (const o of ONLY) if (!CASES.includes(o)) throw new Error(`--only: no case ${o} (${CASES.join(', ')})`);
 
