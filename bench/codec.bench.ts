@@ -30,7 +30,7 @@ import {
 import { type Ipv4Key, type Ipv6Key, ipv4Key, ipv6KeyFromBytes } from '../src/bgp/messages/prefix.js';
 import type { UpdateMessage } from '../src/bgp/messages/update.js';
 import { packAnnouncements } from '../src/bgp/messages/update-packer.js';
-import { benchOptions, type Measurement, measure, si, table } from './lib.js';
+import { benchOptions, type Measurement, machine, measure, si, table } from './lib.js';
 
 // ---- options ----
 
@@ -436,23 +436,6 @@ interface Result {
 /** `--only x` selects the case x if there is one, else every case whose id starts with x. */
 function selected(id: string): boolean {
   return ONLY.length === 0 || ONLY.some((o) => (SPECS.some((s) => s.id === o) ? id === o : id.startsWith(o)));
-}
-
-function machine(): Record<string, string | number> {
-  const cpus = os.cpus();
-  return {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpu: cpus[0]?.model ?? 'unknown',
-    logicalCpus: cpus.length,
-    availableParallelism: os.availableParallelism(),
-    loadavg1m: Number(os.loadavg()[0]!.toFixed(2)),
-    code: import.meta.url.endsWith('.ts')
-      ? 'TypeScript source through tsx (esbuild, keepNames on: every closure created per call pays an Object.defineProperty)'
-      : 'compiled JavaScript (tsc), as in production',
-    note: 'shared 2-core machine: other jobs may run at the same time; compare medians, not single runs',
-  };
 }
 
 function main(): void {

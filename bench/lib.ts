@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 // A tiny timing harness for the benchmarks in bench/: warm up, then time repetitions with
 // process.hrtime.bigint() and report the median. Each run returns a number computed from the work it
@@ -96,4 +97,22 @@ export function benchOptions(defaults: { reps: number; warmup: number }): BenchO
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
   const only = (values.only ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '');
   return { json: values.json, only, reps, warmup, scale };
+}
+
+/** The machine a benchmark ran on (figures from a shared machine need this beside them). */
+export function machine(): Record<string, string | number> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model ?? 'unknown',
+    logicalCpus: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    loadavg1m: Number(os.loadavg()[0]!.toFixed(2)),
+    code: import.meta.url.endsWith('.ts')
+      ? 'TypeScript source through tsx (esbuild, keepNames on: every closure created per call pays an Object.defineProperty)'
+      : 'compiled JavaScript (tsc), as in production',
+    note: 'shared 2-core machine: other jobs may run at the same time; compare medians, not single runs',
+  };
 }

@@ -32,7 +32,7 @@ import { bestRoute, type DecisionOptions } from '../src/bgp/rib/decision.js';
 import { AttributeInterner } from '../src/bgp/rib/intern.js';
 import { LocRib } from '../src/bgp/rib/loc-rib.js';
 import type { PeerInfo, Route } from '../src/bgp/rib/types.js';
-import { benchOptions, median, si, table } from './lib.js';
+import { benchOptions, machine, median, si, table } from './lib.js';
 
 const opts = benchOptions({ reps: 5, warmup: 1 });
 const REPS = opts.reps;
@@ -315,18 +315,6 @@ function runIntern(): InternFigures {
 }
 
 // ---- run ----
-
-function machine(): Record<string, string | number> {
-  const cpus = os.cpus();
-  return {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpu: cpus[0]?.model ?? 'unknown',
-    logicalCpus: cpus.length,
-    loadavg1m: Number(os.loadavg()[0]!.toFixed(2)),
-  };
-}
 
 function main(): void {
   const info = machine();

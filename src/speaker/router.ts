@@ -200,12 +200,17 @@ export class Router {
     return changes.length;
   }
 
+  private anyAddPathPeer(): boolean {
+    for (const p of this.peers) if (p.addPathSend.size > 0) return true;
+    return false;
+  }
+
   /**
    * Prefixes where `peerId` has a candidate (stale ones only, if asked), for ADD-PATH peers, which hear
    * about every path and not only best changes. Empty when no peer receives several paths.
    */
   private prefixesOf(peerId: string, families?: readonly number[], staleOnly = false): Touched[] {
-    if (![...this.peers].some((p) => p.addPathSend.size > 0)) return [];
+    if (!this.anyAddPathPeer()) return [];
     const out: Touched[] = [];
     for (const family of families ?? this.locRib.families()) {
       for (const e of this.locRib.entries(family)) {
@@ -220,6 +225,8 @@ export class Router {
   receive(p: RibPeer, update: UpdateMessage): ReceiveResult {
     const changes: Change[] = [];
     const touched: Touched[] = [];
+    // per-prefix bookkeeping only when some peer receives every path (ADD-PATH): not on the hot path
+    const track = this.anyAddPathPeer();
     const id = p.info.id;
     let withdrawn = 0;
     const withdraw = (family: number, list: PrefixList): void => {
@@ -228,7 +235,7 @@ export class Router {
         withdrawn++;
         const c = this.locRib.withdraw(family, list.prefixes[i]!, id, ids?.[i]);
         if (c) changes.push(c);
-        touched.push({ family, prefix: list.prefixes[i]! });
+        if (track) touched.push({ family, prefix: list.prefixes[i]! });
       }
     };
     const a = update.attributes;
@@ -256,7 +263,7 @@ export class Router {
           : { family, prefix: list.prefixes[i]!, peer: p.info, attributes: attrs };
         const c = this.locRib.update(route);
         if (c) changes.push(c);
-        touched.push({ family, prefix: route.prefix });
+        if (track) touched.push({ family, prefix: route.prefix });
       }
     };
     if (treatAsWithdraw(update)) {
