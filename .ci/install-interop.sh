@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BIRD1_DIR="${TERN_BIRD1_DIR:-/opt/tern-interop/bird1}"
-PACKAGES=(bird2 gobgpd frr exabgp iproute2 python3 libreadline8)
+PACKAGES=(bird2 gobgpd frr exabgp iproute2 python3 libreadline8 etcd-server etcd-client)
 LOG="$(mktemp -t tern-install-interop.XXXXXX.log)"
 
 SUDO=()

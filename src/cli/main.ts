@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `tern` command.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { LOG_LEVELS } from '../config/types.js';
 import type { LogLevel } from '../log.js';
 import { ternVersion } from '../version.js';
 import { runCheck } from './check.js';
@@ -48,7 +49,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('run')
     .description('run the BGP daemon')
     .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
-    .option('--log-level <level>', "trace|debug|info|warn|error (default: the config file's log.level)")
+    .addOption(
+      new Option('--log-level <level>', "log level (default: the config file's log.level)").choices(
+        LOG_LEVELS,
+      ),
+    )
     .option('--watch <seconds>', 'poll the config file for changes every N seconds (0: only on SIGHUP)', '2')
     .option(
       '--graceful',
@@ -93,12 +98,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         return;
       }
       try {
-        const result = await controlRequest(
-          opts.socket,
-          `show ${what}`,
-          opts.peer ? { peer: opts.peer } : {},
-        );
-        process.stdout.write(`${opts.json ? JSON.stringify(result, null, 2) : formatShow(what, result)}\n`);
+        const all = what === 'routes' && opts.all === true;
+        const result = await controlRequest(opts.socket, `show ${what}`, {
+          ...(opts.peer ? { peer: opts.peer } : {}),
+          ...(all ? { all: true } : {}),
+        });
+        const text = opts.json ? JSON.stringify(result, null, 2) : formatShow(all ? 'rib' : what, result);
+        process.stdout.write(`${text}\n`);
       } catch (e) {
         process.stderr.write(`tern show: ${e instanceof Error ? e.message : String(e)}\n`);
         code = 1;
@@ -115,6 +121,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   return code;
 }
 
+/**
+ * `tern ... | head -1`: when the reader of stdout goes away, stop quietly (status 0), as a command killed
+ * by SIGPIPE would but without a stack trace. A closed stderr is ignored: nobody reads the errors.
+ */
+function quietWhenPipesClose(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`tern: cannot write the output: ${err.message}\n`);
+    process.exit(74); // EX_IOERR
+  });
+  process.stderr.on('error', () => {});
+}
+
+quietWhenPipesClose();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -6,6 +6,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { TernConfig } from '../config/types.js';
+import { EventLoopMonitor } from '../control/event-loop.js';
 import { ControlServer } from '../control/server.js';
 import { controlHandler } from '../control/views.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -31,15 +32,25 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 1;
   }
   const log = createLogger(opts.logLevel ?? config.log.level);
+  const eventLoop = new EventLoopMonitor();
   const speaker = new Speaker(config, log, { restarting: opts.graceful === true });
-  const control = new ControlServer(config.control.socket, controlHandler(speaker, ternVersion()), log);
+  const control = new ControlServer(
+    config.control.socket,
+    controlHandler(speaker, ternVersion(), { pid: process.pid, eventLoop: () => eventLoop.delay() }),
+    log,
+    config.control.group === undefined ? {} : { group: config.control.group },
+  );
   try {
+    // the control socket first: a second tern on the same socket stops here, before it binds port 179
     await control.start();
     await speaker.start();
   } catch (e) {
-    log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start');
-    await control.stop();
+    const message = e instanceof Error ? e.message : String(e);
+    log.fatal({ err: message }, 'cannot start');
+    process.stderr.write(`tern run: cannot start: ${message}\n`);
+    await control.stop(); // removes the socket only if this tern made it
     await speaker.stop('tern failed to start');
+    eventLoop.stop();
     return 1;
   }
 
@@ -58,8 +69,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         return;
       }
       log.info({ why }, 'reloading configuration');
-      if (next.control.socket !== speaker.config.control.socket) {
-        log.warn('control.socket changes need a restart; keeping the old socket');
+      if (
+        next.control.socket !== speaker.config.control.socket ||
+        next.control.group !== speaker.config.control.group
+      ) {
+        log.warn('control.socket and control.group changes need a restart; keeping the old socket');
       }
       await speaker.reload(next);
     });
@@ -83,7 +97,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       void reloading
         .then(() => speaker.stop())
         .then(() => control.stop())
-        .then(() => resolve(0));
+        .then(() => {
+          eventLoop.stop();
+          resolve(0);
+        });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
@@ -96,7 +113,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       void reloading
         .then(() => speaker.stopGraceful())
         .then(() => control.stop())
-        .then(() => resolve(0));
+        .then(() => {
+          eventLoop.stop();
+          resolve(0);
+        });
     });
   });
 }

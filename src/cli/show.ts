@@ -1,49 +1,25 @@
 // `tern show protocols|neighbors|routes|status [--json]`: asks the running daemon over its control
 // socket and prints a table (or the JSON as received).
 
-import { connect } from 'node:net';
+import { ControlClientError, controlCall } from '../control/client.js';
 
 export const DEFAULT_SOCKET = '/var/run/tern/tern.ctl';
 
 /** Sends one request; resolves with the daemon's result or rejects with its error. */
-export function controlRequest(
+export async function controlRequest(
   socketPath: string,
   command: string,
   args: Record<string, unknown> = {},
   timeoutMs = 5000,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    let buf = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${JSON.stringify({ command, args })}\n`));
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      socket.end();
-      try {
-        const reply = JSON.parse(buf.slice(0, nl)) as { ok: boolean; result?: unknown; error?: string };
-        if (reply.ok) resolve(reply.result);
-        else reject(new Error(reply.error ?? 'request failed'));
-      } catch {
-        reject(new Error('the daemon answered something that is not JSON'));
-      }
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const hint =
-        err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-          ? ` (is tern running? is ${socketPath} its control.socket? use -s <path>)`
-          : '';
-      reject(new Error(`cannot reach the daemon at ${socketPath}: ${err.message}${hint}`));
-    });
-  });
+  try {
+    return await controlCall(socketPath, command, args, timeoutMs);
+  } catch (e) {
+    if (e instanceof ControlClientError && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')) {
+      throw new Error(`${e.message} (is tern running? is ${socketPath} its control.socket? use -s <path>)`);
+    }
+    throw e;
+  }
 }
 
 type Row = Record<string, unknown>;
@@ -89,6 +65,13 @@ function asPathText(v: unknown): string {
       return asns;
     })
     .join(' ');
+}
+
+/** `delay p50 0.1 ms, p99 0.4 ms, max 12.3 ms` */
+function eventLoopText(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return cell(v);
+  const d = v as Row;
+  return `delay p50 ${cell(d.p50Ms)} ms, p99 ${cell(d.p99Ms)} ms, max ${cell(d.maxMs)} ms`;
 }
 
 /** Human-readable output of each `show` command. */
@@ -151,6 +134,10 @@ export function formatShow(what: string, result: unknown): string {
           ['Best because', 'why'],
         ],
       );
+    case 'status':
+      return Object.entries(result as Row)
+        .map(([k, v]) => `${k}: ${k === 'eventLoop' ? eventLoopText(v) : cell(v)}`)
+        .join('\n');
     default:
       return Object.entries(result as Row)
         .map(([k, v]) => `${k}: ${cell(v)}`)

@@ -77,7 +77,8 @@ export interface TernConfig {
   readonly asn: number;
   /** null: do not listen (outgoing connections only). */
   readonly listen: { readonly address: string; readonly port: number } | null;
-  readonly control: { readonly socket: string };
+  /** The control socket (`tern show`): its path and, when given, the group that owns it (name or gid). */
+  readonly control: { readonly socket: string; readonly group?: string | number };
   readonly log: { readonly level: LogLevel };
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };

@@ -143,6 +143,10 @@ const UINT32_MAX = 4294967295;
 const AS_TRANS = 23456;
 /** sun_path is 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
+/** The largest gid: (gid_t)-1 means "no change" to chown. */
+const MAX_GID = 4294967294;
+/** A POSIX portable group name (letters, digits, '.', '_', '-'; not starting with '-'), '$' allowed last. */
+const GROUP_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,255}\$?$/;
 
 type Raw = Readonly<Record<string, unknown>>;
 type IpFamily = 'ipv4' | 'ipv6';
@@ -596,24 +600,43 @@ class Validator {
   control(v: unknown): TernConfig['control'] {
     const dflt = { socket: DEFAULTS.controlSocket };
     if (v === undefined) return dflt;
-    const o = this.mapping('control', v, 'a mapping {socket}', ['socket']);
-    if (!o || !has(o, 'socket')) return dflt;
-    const s = o.socket;
+    const o = this.mapping('control', v, 'a mapping {socket, group}', ['socket', 'group']);
+    if (!o) return dflt;
+    const socket = has(o, 'socket')
+      ? (this.socketPath('control.socket', o.socket) ?? dflt.socket)
+      : dflt.socket;
+    const group = has(o, 'group') ? this.group('control.group', o.group) : undefined;
+    return group === undefined ? { socket } : { socket, group };
+  }
+
+  socketPath(path: string, s: unknown): string | undefined {
     if (typeof s !== 'string' || s === '') {
-      this.expected('control.socket', 'a file path', s);
-      return dflt;
+      this.expected(path, 'a file path', s);
+      return undefined;
     }
     const bytes = Buffer.byteLength(s);
     if (bytes > MAX_SOCKET_PATH) {
       this.expected(
-        'control.socket',
+        path,
         `a path of at most ${MAX_SOCKET_PATH} bytes (the limit of a Unix socket address)`,
         s,
         `(${bytes} bytes)`,
       );
-      return dflt;
+      return undefined;
     }
-    return { socket: s };
+    return s;
+  }
+
+  /** A group name, or a numeric gid (a number, or a string of digits). Whether it exists is checked at start. */
+  group(path: string, v: unknown): string | number | undefined {
+    const what = `a group name or a numeric gid 0..${MAX_GID}`;
+    if (typeof v === 'number') return this.integer(path, v, 0, MAX_GID, what);
+    if (typeof v === 'string' && /^\d+$/.test(v)) {
+      const gid = Number(v);
+      if (gid <= MAX_GID) return gid;
+    } else if (typeof v === 'string' && GROUP_NAME.test(v)) return v;
+    this.expected(path, what, v);
+    return undefined;
   }
 
   log(v: unknown): TernConfig['log'] {

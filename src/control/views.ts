@@ -7,6 +7,7 @@ import { formatIpv4Key, formatIpv6Key } from '../bgp/messages/prefix.js';
 import { LOCAL_PEER_ID } from '../bgp/rib/types.js';
 import type { Peer } from '../speaker/peer.js';
 import type { Speaker } from '../speaker/speaker.js';
+import type { EventLoopDelay } from './event-loop.js';
 import type { ControlRequest } from './server.js';
 
 const familyText = (key: number): string => familyName(key >> 8, key & 255);
@@ -136,10 +137,18 @@ function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Rec
   return out;
 }
 
-function statusView(speaker: Speaker, version: string): Record<string, unknown> {
+/** What `show status` reports about the process itself (run.ts supplies it). */
+export interface ProcessInfo {
+  readonly pid?: number;
+  /** Event-loop delay since start; absent: reported as null. */
+  readonly eventLoop?: () => EventLoopDelay;
+}
+
+function statusView(speaker: Speaker, version: string, info: ProcessInfo): Record<string, unknown> {
   const peers = [...speaker.peers.values()];
   return {
     version,
+    pid: info.pid ?? process.pid,
     routerId: speaker.config.routerId,
     asn: speaker.config.asn,
     startedAt: new Date(speaker.startedAt).toISOString(),
@@ -147,11 +156,16 @@ function statusView(speaker: Speaker, version: string): Record<string, unknown> 
     listen: speaker.config.listen ? { ...speaker.config.listen, port: speaker.listenPort } : null,
     peers: peers.length,
     established: peers.filter((p) => p.state === 'Established').length,
+    eventLoop: info.eventLoop ? info.eventLoop() : null,
   };
 }
 
 /** Answers one control request (throws an Error whose message goes back to the client). */
-export function controlHandler(speaker: Speaker, version: string): (req: ControlRequest) => unknown {
+export function controlHandler(
+  speaker: Speaker,
+  version: string,
+  info: ProcessInfo = {},
+): (req: ControlRequest) => unknown {
   return (req) => {
     const args = req.args ?? {};
     switch (req.command) {
@@ -164,7 +178,7 @@ export function controlHandler(speaker: Speaker, version: string): (req: Control
       case 'show routes':
         return args.all === true ? ribView(speaker, args) : routesView(speaker, args);
       case 'show status':
-        return statusView(speaker, version);
+        return statusView(speaker, version, info);
       default:
         throw new Error(`unknown command "${req.command}" (show protocols|neighbors|routes|status)`);
     }

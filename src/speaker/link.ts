@@ -5,6 +5,7 @@
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Direction } from '../bgp/fsm/connections.js';
 import { transition } from '../bgp/fsm/fsm.js';
 import type { FsmAction, FsmConfig, FsmEvent, FsmSession, FsmState, TimerName } from '../bgp/fsm/types.js';
 import { type CodecContext, DEFAULT_CONTEXT } from '../bgp/messages/context.js';
@@ -17,7 +18,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An FSM event before the link stamps it with the time and a random number. */
 export type LinkEvent = DistributiveOmit<FsmEvent, 'now' | 'random'>;
 
-export type Direction = 'out' | 'in';
+export type { Direction };
+
+let nextLinkId = 1;
 
 /** What a Link needs from its Peer. */
 export interface LinkOwner {
@@ -32,13 +35,18 @@ export interface LinkOwner {
 }
 
 export class Link {
+  /** Stable for the life of the link (the connection decisions name links by it). */
+  readonly id = nextLinkId++;
   session: FsmSession;
-  readonly direction: Direction;
+  /** Who opened the current connection (the last one, once it is gone). */
+  direction: Direction;
   socket: Socket | undefined;
   /** Contexts negotiated for this connection (defaults until the OPENs are exchanged). */
   recvCtx: CodecContext = DEFAULT_CONTEXT;
   sendCtx: CodecContext = DEFAULT_CONTEXT;
-  private framer = new Framer();
+  private framer: Framer;
+  /** RFC 8654: we offered Extended Message, so we accept messages (but OPEN) up to 65535 bytes. */
+  private readonly extendedMessage: boolean;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private readonly queue: LinkEvent[] = [];
   private busy = false;
@@ -51,6 +59,8 @@ export class Link {
   ) {
     this.session = session;
     this.direction = direction;
+    this.extendedMessage = owner.fsmConfig.localOpen.capabilities.some((c) => c.kind === 'extended-message');
+    this.framer = new Framer({ extendedMessage: this.extendedMessage });
   }
 
   get state(): FsmState {
@@ -74,7 +84,11 @@ export class Link {
     } finally {
       this.busy = false;
     }
+    if (this.disposeWhenIdle) this.dispose();
   }
+
+  /** dispose() was called while an event was being handled: done once the queued events are. */
+  private disposeWhenIdle = false;
 
   private act(a: FsmAction): void {
     switch (a.type) {
@@ -169,7 +183,8 @@ export class Link {
   attach(socket: Socket): void {
     this.closeSocket();
     this.socket = socket;
-    this.framer = new Framer();
+    this.direction = 'in';
+    this.framer = new Framer({ extendedMessage: this.extendedMessage });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
     socket.on('error', (err) => this.owner.log.debug({ err: err.message }, 'socket error'));
@@ -194,6 +209,7 @@ export class Link {
       socket.removeAllListeners('error');
       this.socket = undefined;
       this.attach(socket);
+      this.direction = 'out';
       this.dispatch({ type: 'TcpConnectionUp' });
     });
     socket.on('error', (err) => {
@@ -266,6 +282,13 @@ export class Link {
 
   /** Stops everything for good: timers, socket, and any further events. */
   dispose(): void {
+    if (this.busy) {
+      // called from inside this link's own event handling: let the queued events (a NOTIFICATION
+      // to send, say) run first
+      this.disposeWhenIdle = true;
+      return;
+    }
+    this.disposeWhenIdle = false;
     this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();

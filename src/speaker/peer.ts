@@ -1,12 +1,29 @@
-// Peer: one configured neighbor. Owns the Link (state machine + connection) that connects out or waits,
-// a second Link while a connection collision is being resolved (RFC 4271 6.8), the Adj-RIB-In, and what
-// we advertise once the session is up (originated prefixes, then End-of-RIB per family).
+// Peer: one configured neighbor, the imperative shell around its decisions. Owns the Link (state machine
+// + connection) that connects out or waits, the incoming Links racing it (RFC 4271 6.8), the Adj-RIB-In,
+// and the session's output stream. What to do with a connection, a collision, a graceful restart, a
+// ROUTE-REFRESH or too many prefixes is decided by pure functions (src/bgp/fsm/connections.ts,
+// graceful-restart.ts, route-refresh.ts); this class carries their answers out.
 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { resolveCollision } from '../bgp/fsm/collision.js';
+import {
+  type ConnectionsView,
+  type ConnectionView,
+  decideAccept,
+  decideOnEstablished,
+  decideOnOpen,
+} from '../bgp/fsm/connections.js';
 import { initialSession } from '../bgp/fsm/fsm.js';
+import {
+  type RestartState,
+  type RestartStep,
+  restartOnEndOfRib,
+  restartOnSessionDown,
+  restartOnSessionUp,
+  restartOver,
+} from '../bgp/fsm/graceful-restart.js';
 import type { Negotiated } from '../bgp/fsm/negotiate.js';
+import { answerRouteRefresh, checkMaxPrefixes } from '../bgp/fsm/route-refresh.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
 import { type Capability, GracefulRestartFlag } from '../bgp/messages/capabilities/index.js';
 import {
@@ -14,14 +31,13 @@ import {
   ErrorCode,
   errorCodeName,
   errorSubcodeName,
-  familyKey,
   familyName,
 } from '../bgp/messages/iana.js';
 import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
-import { type RouteRefreshMessage, RouteRefreshSubtype } from '../bgp/messages/route-refresh.js';
-import { endOfRib, endOfRibFamily } from '../bgp/messages/update.js';
+import type { RouteRefreshMessage } from '../bgp/messages/route-refresh.js';
+import { endOfRib, endOfRibFamily, type UpdateMessage } from '../bgp/messages/update.js';
 import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import type { ExportContext } from '../bgp/rib/export.js';
@@ -67,20 +83,7 @@ const STATE_RANK: Readonly<Record<FsmState, number>> = {
   Established: 4,
 };
 
-/** RFC 4486 4: Cease / Maximum Number of Prefixes Reached, data AFI (2), SAFI (1), the limit (4). */
-export function maxPrefixesCease(family: number, limit: number): NotificationMessage {
-  const data = new Uint8Array(7);
-  const view = new DataView(data.buffer);
-  view.setUint16(0, family >> 8);
-  data[2] = family & 255;
-  view.setUint32(3, limit);
-  return {
-    type: 'notification',
-    code: ErrorCode.CEASE,
-    subcode: CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
-    data,
-  };
-}
+export { maxPrefixesCease } from '../bgp/fsm/route-refresh.js';
 
 /**
  * The capabilities we announce to this peer (RFC 5492). `restarting`: tern came back with --graceful,
@@ -140,10 +143,10 @@ export class Peer implements LinkOwner, RibPeer {
   readonly log: Logger;
   readonly remote: { readonly address: string; readonly port: number; readonly localAddress?: string };
   readonly adjRibIn = new AdjRibIn();
-  /** The link that connects out (or waits, when passive); it restarts itself after failures. */
+  /** The link that connects out (or waits, when passive) and restarts itself after failures. */
   private primary: Link;
-  /** An incoming connection racing the primary one (connection collision, RFC 4271 6.8). */
-  private secondary: Link | undefined;
+  /** Incoming connections racing the primary one (RFC 4271 6.8), oldest first. */
+  private pending: Link[] = [];
   private established: Link | undefined;
   negotiated: Negotiated | undefined;
   /** performance.now() of the last change of the reported state. */
@@ -166,8 +169,14 @@ export class Peer implements LinkOwner, RibPeer {
   families: readonly number[] = [];
   addPathSend: ReadonlySet<number> = new Set();
   private flushScheduled = false;
-  /** RFC 4724 receiving speaker: the peer is restarting; its stale routes wait for it until the timer. */
-  private restarting: { readonly timer: NodeJS.Timeout; readonly families: Set<number> } | undefined;
+  /**
+   * The session's output stream: UPDATEs already encoded and markers (End-of-RIB, BoRR, EoRR) in the
+   * order they were decided; what is still only pending in the Adj-RIB-Out comes after all of it.
+   */
+  private readonly output: Uint8Array[] = [];
+  /** RFC 4724 receiving speaker: the families whose stale routes wait for the restarting peer. */
+  private restart: RestartState | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** After a maximum-prefix Cease: the timer that starts the session again. */
   private holdDown: NodeJS.Timeout | undefined;
@@ -223,9 +232,14 @@ export class Peer implements LinkOwner, RibPeer {
 
   /** The most advanced state of this peer's links. */
   get state(): FsmState {
-    const s = this.secondary?.state;
-    const p = this.primary.state;
-    return s !== undefined && STATE_RANK[s] > STATE_RANK[p] ? s : p;
+    let best = this.primary.state;
+    for (const l of this.pending) if (STATE_RANK[l.state] > STATE_RANK[best]) best = l.state;
+    return best;
+  }
+
+  /** Connections open now (the primary's, if connected, and the pending ones). */
+  get connections(): number {
+    return (this.primary.socket ? 1 : 0) + this.pending.length;
   }
 
   start(): void {
@@ -237,58 +251,81 @@ export class Peer implements LinkOwner, RibPeer {
   stop(notification: NotificationMessage): void {
     this.stopped = true;
     if (this.holdDown) clearTimeout(this.holdDown);
-    this.endRestart('peer stopped');
-    for (const link of [this.secondary, this.primary]) link?.dispatch({ type: 'ManualStop', notification });
-    this.secondary?.dispose();
-    this.secondary = undefined;
+    this.applyRestart(restartOver(this.restart, 'peer stopped'));
+    for (const link of [...this.pending, this.primary]) link.dispatch({ type: 'ManualStop', notification });
+    for (const link of this.pending) link.dispose();
+    this.pending = [];
     this.primary.dispose();
   }
 
-  /** An incoming TCP connection from this peer's address. */
+  private view(): ConnectionsView {
+    const v = (l: Link): ConnectionView => {
+      const open = l.session.peerOpen;
+      return {
+        id: l.id,
+        state: l.state,
+        direction: l.direction,
+        ...(open
+          ? {
+              peerBgpId: open.bgpId,
+              peerGracefulRestart: open.capabilities.some((c) => c.kind === 'graceful-restart'),
+            }
+          : {}),
+      };
+    };
+    const est = this.established;
+    return {
+      stopped: this.stopped,
+      primary: v(this.primary),
+      pending: this.pending.map(v),
+      ...(est
+        ? { established: { id: est.id, gracefulRestart: this.negotiated?.peerGracefulRestart !== undefined } }
+        : {}),
+    };
+  }
+
+  private linkById(id: number): Link | undefined {
+    return this.primary.id === id ? this.primary : this.pending.find((l) => l.id === id);
+  }
+
+  /** An incoming TCP connection from this peer's address (its 'error' listener is already set). */
   accept(socket: Socket): void {
-    const p = this.primary;
-    if (this.stopped || p.state === 'Idle') {
-      this.log.info({ state: p.state }, 'incoming connection refused: peer is idle');
-      socket.destroy();
-      return;
+    const d = decideAccept(this.view());
+    switch (d.action) {
+      case 'refuse':
+        this.log.info({ state: this.primary.state }, `incoming connection refused: ${d.reason}`);
+        socket.destroy();
+        return;
+      case 'cease':
+        // RFC 4271 6.8: the new connection is closed with Cease / Connection Collision Resolution
+        this.log.info({ state: this.state }, `incoming connection closed with Cease 6/7: ${d.reason}`);
+        socket.end(encodeMessage(COLLISION_CEASE));
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      case 'pending': {
+        if (d.evict !== undefined) {
+          const old = this.linkById(d.evict);
+          if (old) {
+            this.log.info(
+              { state: old.state },
+              'a pending connection that sent no OPEN gives way to a new one',
+            );
+            this.dropPending(old);
+          }
+        }
+        const link = new Link(this, { ...initialSession(this.fsmConfig), state: 'Active' }, 'in');
+        this.pending.push(link);
+        link.attach(socket);
+        link.dispatch({ type: 'TcpConnectionConfirmed' });
+      }
     }
-    if (p.state === 'Connect' || p.state === 'Active') {
-      // no session on the wire yet: the incoming connection becomes the primary's
-      p.attach(socket);
-      p.dispatch({ type: 'TcpConnectionConfirmed' });
-      return;
-    }
-    if (p.state === 'Established' && this.negotiated?.peerGracefulRestart) {
-      // RFC 4724 4.2: a new connection from a graceful-restart peer whose session we still think is up
-      // means it restarted: the old session ends as a graceful restart, the new connection carries on
-      this.log.info('the peer reconnected while Established: treating it as restarted (graceful restart)');
-      p.dispatch({ type: 'TcpConnectionFails', reason: 'the peer opened a new connection (it restarted)' });
-      p.dispose();
-      const link = new Link(this, { ...initialSession(this.fsmConfig), state: 'Active' }, 'in');
-      this.primary = link;
-      link.attach(socket);
-      link.dispatch({ type: 'TcpConnectionConfirmed' });
-      return;
-    }
-    if (p.state === 'Established' || this.secondary) {
-      // RFC 4271 6.8: a collision with an Established session closes the new connection
-      this.log.info({ state: p.state }, 'incoming connection closed: a session exists (collision)');
-      socket.end(
-        encodeMessage({
-          type: 'notification',
-          code: ErrorCode.CEASE,
-          subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION,
-          data: new Uint8Array(0),
-        }),
-      );
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
-    }
-    // OpenSent / OpenConfirm: let both run until the identifiers decide (on the next OPEN)
-    const link = new Link(this, { ...initialSession(this.fsmConfig), state: 'Active' }, 'in');
-    this.secondary = link;
-    link.attach(socket);
-    link.dispatch({ type: 'TcpConnectionConfirmed' });
+  }
+
+  /** Closes a pending link with Cease 6/7 and forgets it. */
+  private dropPending(link: Link): void {
+    this.pending = this.pending.filter((l) => l !== link);
+    if (link.state !== 'Idle') link.dispatch({ type: 'OpenCollisionDump' });
+    link.dispose();
   }
 
   onStateChange(link: Link, from: FsmState, to: FsmState): void {
@@ -300,34 +337,57 @@ export class Peer implements LinkOwner, RibPeer {
       { from, to, direction: link.direction, error: to === 'Idle' ? link.session.lastError : undefined },
       'session state',
     );
-    if (to === 'Idle' && link === this.primary && link.session.lastError)
-      this.lastError = link.session.lastError;
-    if (to === 'OpenConfirm') this.checkCollision(link);
-    // a second (incoming) connection lives only to race the first: once it falls back, it is done
-    if (link === this.secondary && STATE_RANK[to] < STATE_RANK[from]) {
+    if (to === 'Idle' && link.session.lastError) this.lastError = link.session.lastError;
+    if (to === 'OpenConfirm') this.openReceived(link);
+    // a pending (incoming) connection lives only to race the primary: once it falls back, it is done
+    if (this.pending.includes(link) && STATE_RANK[to] < STATE_RANK[from]) {
+      this.pending = this.pending.filter((l) => l !== link);
       link.dispose();
-      this.secondary = undefined;
     }
   }
 
-  /** RFC 4271 6.8: two connections with the peer's OPEN known on both: keep one by BGP identifier. */
-  private checkCollision(link: Link): void {
-    const other = link === this.primary ? this.secondary : this.primary;
-    if (!other || (other.state !== 'OpenConfirm' && other.state !== 'OpenSent')) return;
-    const remoteId = link.session.peerOpen?.bgpId;
-    if (remoteId === undefined) return;
-    const keep = resolveCollision(this.ctx.routerId, remoteId);
-    const loser = [link, other].find((l) =>
-      keep === 'keep-incoming' ? l.direction === 'out' : l.direction === 'in',
-    )!;
-    this.log.info({ keep, localId: this.ctx.routerId, remoteId }, 'connection collision resolved');
-    if (loser === this.primary && this.secondary) {
-      // the incoming connection carries on as the primary; the loser, now the secondary, is disposed
-      // once its state machine has sent Cease 6/7 and dropped to Idle (see onStateChange)
-      this.primary = this.secondary;
-      this.secondary = loser;
+  /** The peer's OPEN arrived on `link`: collisions (RFC 4271 6.8) and restarts (RFC 4724 4.2). */
+  private openReceived(link: Link): void {
+    const d = decideOnOpen(this.view(), link.id, {
+      localId: this.ctx.routerId,
+      localAs: this.config.localAsn,
+      peerAs: this.config.asn,
+    });
+    if (d.dump.length > 0)
+      this.log.info(
+        { localId: this.ctx.routerId, remoteId: link.session.peerOpen?.bgpId },
+        'connection collision resolved',
+      );
+    for (const id of d.dump) this.dump(id);
+    if (d.restarted !== undefined) {
+      const old = this.linkById(d.restarted);
+      if (!old || !this.pending.includes(link)) return;
+      this.log.info('the peer opened a new session while Established: it restarted (graceful restart)');
+      old.dispatch({ type: 'TcpConnectionFails', reason: 'the peer opened a new session (it restarted)' });
+      this.promote(link);
+      old.dispose();
     }
-    loser.dispatch({ type: 'OpenCollisionDump' });
+  }
+
+  /** Ends link `id` with Cease 6/7 (it lost a collision). */
+  private dump(id: number): void {
+    const l = this.linkById(id);
+    if (!l) return;
+    if (l === this.primary) {
+      // the primary lost: the oldest pending connection still alive carries on as the primary
+      const next = this.pending.find((p) => p.state !== 'Idle');
+      if (next) this.promote(next);
+      l.dispatch({ type: 'OpenCollisionDump' });
+      l.dispose();
+      return;
+    }
+    this.dropPending(l);
+  }
+
+  /** Makes a pending link the primary one (the old primary is the caller's to end). */
+  private promote(link: Link): void {
+    this.pending = this.pending.filter((l) => l !== link);
+    this.primary = link;
   }
 
   onSessionAction(link: Link, action: FsmAction): void {
@@ -339,28 +399,27 @@ export class Peer implements LinkOwner, RibPeer {
         this.sessionDown(link, action.reason, action.graceful);
         break;
       case 'deliver':
-        if (action.message.type === 'update') {
-          this.adjRibIn.apply(action.message);
-          const r = this.ctx.router.receive(this, action.message);
-          const eor = endOfRibFamily(action.message);
-          if (eor !== undefined) this.endOfRibReceived(eor);
-          this.checkMaxPrefixes(link);
-          if (action.message.problems) {
-            for (const p of action.message.problems) {
-              this.log.warn(
-                { action: p.action, code: p.error.code, subcode: p.error.subcode, error: p.error.message },
-                'malformed UPDATE (RFC 7606)',
-              );
-            }
-          }
-          this.log.debug({ announced: r.announced, withdrawn: r.withdrawn, rejected: r.rejected }, 'update');
-        } else {
-          this.routeRefresh(link, action.message);
-        }
+        if (action.message.type === 'update') this.updateReceived(link, action.message);
+        else this.routeRefresh(link, action.message);
         break;
       default:
         break;
     }
+  }
+
+  private updateReceived(link: Link, update: UpdateMessage): void {
+    this.adjRibIn.apply(update);
+    const r = this.ctx.router.receive(this, update);
+    const eor = endOfRibFamily(update);
+    if (eor !== undefined) this.endOfRibReceived(eor);
+    this.enforceMaxPrefixes(link);
+    for (const p of update.problems ?? []) {
+      this.log.warn(
+        { action: p.action, code: p.error.code, subcode: p.error.subcode, error: p.error.message },
+        'malformed UPDATE (RFC 7606)',
+      );
+    }
+    this.log.debug({ announced: r.announced, withdrawn: r.withdrawn, rejected: r.rejected }, 'update');
   }
 
   onMessage(_link: Link, direction: 'in' | 'out', message: BgpMessage): void {
@@ -391,7 +450,7 @@ export class Peer implements LinkOwner, RibPeer {
       {
         code: n.code,
         subcode: n.subcode,
-        name: `${errorCodeName(n.code)} / ${errorSubcodeName(n.code, n.subcode)}`,
+        codeName: `${errorCodeName(n.code)} / ${errorSubcodeName(n.code, n.subcode)}`,
         ...(text !== undefined ? { shutdownMessage: text } : {}),
       },
       direction === 'in' ? 'NOTIFICATION received' : 'NOTIFICATION sent',
@@ -399,18 +458,17 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   private sessionUp(link: Link, negotiated: Negotiated): void {
-    // the other connection, if any, loses (RFC 4271 6.8: only one session per peer)
-    if (link === this.secondary) {
-      this.secondary = this.primary;
-      this.primary = link;
+    // RFC 4271 6.8: one session per peer; every other connection goes with Cease 6/7
+    const others = decideOnEstablished(this.view(), link.id);
+    if (link !== this.primary) {
+      const old = this.primary;
+      this.promote(link);
+      if (others.dump.includes(old.id)) {
+        old.dispatch({ type: 'OpenCollisionDump' });
+        old.dispose();
+      } else old.dispose();
     }
-    // the other connection, now the secondary, sends Cease 6/7 and is disposed when it drops to Idle
-    const other = this.secondary;
-    if (other && other.state !== 'Idle') other.dispatch({ type: 'OpenCollisionDump' });
-    else if (other) {
-      other.dispose();
-      this.secondary = undefined;
-    }
+    for (const id of others.dump) if (this.pending.some((l) => l.id === id)) this.dump(id);
     this.established = link;
     this.negotiated = negotiated;
     link.recvCtx = negotiated.receiveContext;
@@ -418,14 +476,15 @@ export class Peer implements LinkOwner, RibPeer {
     this.lastError = undefined;
     this.log.info(
       {
+        direction: link.direction,
         peerAs: negotiated.peerAs,
         peerId: negotiated.peerId,
         holdTime: negotiated.holdTime,
         keepaliveTime: negotiated.keepaliveTime,
         as4: negotiated.as4,
-        families: negotiated.families,
-        addPathReceive: [...negotiated.addPathReceive],
-        addPathSend: [...negotiated.addPathSend],
+        families: negotiated.families.map(familyKeyName),
+        addPathReceive: [...negotiated.addPathReceive].map(familyKeyName),
+        addPathSend: [...negotiated.addPathSend].map(familyKeyName),
         extendedMessage: negotiated.extendedMessage,
         gracefulRestart: negotiated.peerGracefulRestart !== undefined,
         peerOpenAs: link.session.peerOpen ? openAs(link.session.peerOpen) : undefined,
@@ -438,8 +497,9 @@ export class Peer implements LinkOwner, RibPeer {
     this.exportContext = this.makeExportContext(link.socket?.localAddress);
     this.exportCache = new WeakMap();
     this.adjRibOut.clear();
+    this.output.length = 0;
     this.sentPaths.clear();
-    this.restartSessionUp(negotiated);
+    this.applyRestart(restartOnSessionUp(this.restart, negotiated.peerGracefulRestart));
     // the whole table, then End-of-RIB for each family (RFC 4724 2); a restarting tern defers this
     // until its peers' End-of-RIB (RFC 4724 4.1), and the Router calls initialTableSent then
     if (this.ctx.router.attach(this)) this.initialTableSent();
@@ -447,50 +507,61 @@ export class Peer implements LinkOwner, RibPeer {
 
   /**
    * ROUTE-REFRESH (RFC 2918): the peer wants our routes of a family again; with enhanced route refresh
-   * (RFC 7313) they come between BoRR and EoRR. A BoRR from the peer marks its routes of the family
-   * stale, its EoRR sweeps those it did not send again.
+   * (RFC 7313) they come between BoRR and EoRR, in that order on the wire whatever the socket's state.
+   * A BoRR from the peer marks its routes of the family stale, its EoRR sweeps those it did not send again.
    */
   private routeRefresh(link: Link, m: RouteRefreshMessage): void {
     if (link !== this.established) return;
-    const family = familyKey(m.afi, m.safi);
     this.log.info({ family: familyName(m.afi, m.safi), subtype: m.subtype }, 'ROUTE-REFRESH received');
-    if (!this.families.includes(family)) return;
-    switch (m.subtype) {
-      case RouteRefreshSubtype.NORMAL: {
-        const enhanced = this.negotiated?.enhancedRouteRefresh === true;
-        if (enhanced)
-          link.send({ type: 'route-refresh', afi: m.afi, safi: m.safi, subtype: RouteRefreshSubtype.BORR });
-        this.adjRibOut.resendAll(family);
-        this.flush();
-        if (enhanced)
-          link.send({ type: 'route-refresh', afi: m.afi, safi: m.safi, subtype: RouteRefreshSubtype.EORR });
-        break;
+    const actions = answerRouteRefresh(m, {
+      families: this.families,
+      enhanced: this.negotiated?.enhancedRouteRefresh === true,
+    });
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send':
+          this.sendInOrder(a.message);
+          break;
+        case 'resend':
+          this.adjRibOut.resendAll(a.family);
+          break;
+        case 'markStale':
+          this.ctx.router.locRib.markStale(this.info.id, [a.family]);
+          break;
+        case 'sweepStale':
+          this.ctx.router.sweepStale(this.info.id, [a.family]);
+          break;
       }
-      case RouteRefreshSubtype.BORR:
-        this.ctx.router.locRib.markStale(this.info.id, [family]);
-        break;
-      case RouteRefreshSubtype.EORR:
-        this.ctx.router.sweepStale(this.info.id, [family]);
-        break;
-      default:
-        break; // RFC 7313 4: other subtypes are ignored
     }
+    this.flush();
   }
 
-  /** RibPeer: the Router has queued the whole table; send it and End-of-RIB for each family. */
+  /** RibPeer: the Router has queued the whole table; End-of-RIB for each family follows it. */
   initialTableSent(): void {
+    if (!this.established) return;
+    for (const family of this.families) this.sendInOrder(endOfRib(family >> 8, family & 255));
+    this.flush();
+  }
+
+  /**
+   * Puts a message in the output stream after everything decided before it: the pending changes of the
+   * Adj-RIB-Out are encoded first, so an End-of-RIB or EoRR never overtakes the routes it closes.
+   */
+  private sendInOrder(message: BgpMessage): void {
     const link = this.established;
     if (!link) return;
-    this.flush();
-    for (const family of this.families) link.send(endOfRib(family >> 8, family & 255));
+    for (const m of this.adjRibOut.drain(link.sendCtx)) this.output.push(m);
+    this.output.push(encodeMessage(message, link.sendCtx));
+    this.onMessage(link, 'out', message);
   }
 
   /** Closes every connection without a NOTIFICATION (a graceful restart of tern: peers keep our routes). */
   abort(): void {
     this.stopped = true;
     if (this.holdDown) clearTimeout(this.holdDown);
-    if (this.restarting) clearTimeout(this.restarting.timer);
-    this.secondary?.dispose();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    for (const l of this.pending) l.dispose();
+    this.pending = [];
     this.primary.dispose();
   }
 
@@ -502,106 +573,92 @@ export class Peer implements LinkOwner, RibPeer {
     this.lastError = reason;
     const dropped = this.adjRibIn.count();
     this.adjRibIn.clear();
-    // RFC 4724 4.2: a peer that announced graceful restart and lost the connection (no NOTIFICATION)
-    // keeps its routes, stale, for the families it listed, until it is back or its restart time ends
     const gr = negotiated?.peerGracefulRestart;
-    const staleFamilies =
-      graceful && gr && gr.restartTime > 0
-        ? gr.families.map((f) => f.family).filter((f) => negotiated!.families.includes(f))
-        : [];
-    this.ctx.router.detach(this, staleFamilies);
+    const step = restartOnSessionDown(this.restart, {
+      graceful,
+      families: negotiated?.families ?? [],
+      ...(gr ? { peer: gr } : {}),
+    });
+    // RFC 4724 4.2: the routes of the families kept stay, marked stale, until the peer is back
+    this.ctx.router.detach(this, step.staleFamilies);
     this.adjRibOut.clear();
-    if (staleFamilies.length > 0 && gr) this.startRestartTimer(gr.restartTime, staleFamilies);
-    else this.endRestart('session down without graceful restart');
+    this.output.length = 0;
+    this.applyRestart(step);
     this.log.warn(
       {
         reason,
-        routesDropped: staleFamilies.length > 0 ? 0 : dropped,
-        gracefulRestart: staleFamilies.length > 0,
+        routesDropped: step.staleFamilies.length > 0 ? 0 : dropped,
+        gracefulRestart: step.staleFamilies.length > 0,
       },
       'session down',
     );
   }
 
-  private startRestartTimer(seconds: number, families: readonly number[]): void {
-    if (this.restarting) clearTimeout(this.restarting.timer);
-    const timer = setTimeout(() => this.endRestart(`restart time of ${seconds} s ran out`), seconds * 1000);
-    timer.unref();
-    const pending = new Set(families);
-    // a second drop during the restart keeps the families still waiting (RFC 4724 4.2)
-    for (const f of this.restarting?.families ?? []) pending.add(f);
-    this.restarting = { timer, families: pending };
-  }
-
-  /** Sweeps every stale route of this peer and forgets the restart. */
-  private endRestart(why: string): void {
-    const r = this.restarting;
-    if (!r) return;
-    clearTimeout(r.timer);
-    this.restarting = undefined;
-    const n = this.ctx.router.sweepStale(this.info.id);
-    this.log.info({ why, staleRoutesRemoved: n }, 'graceful restart over');
-  }
-
-  /** The restarted peer is back: families it no longer preserves (F bit clear) are swept now. */
-  private restartSessionUp(negotiated: Negotiated): void {
-    const r = this.restarting;
-    if (!r) return;
-    const gr = negotiated.peerGracefulRestart;
-    if (!gr) {
-      this.endRestart('the peer came back without graceful restart');
-      return;
+  /** Carries out a graceful-restart step: its new state, its sweeps and its timer. */
+  private applyRestart(step: RestartStep): void {
+    this.restart = step.state;
+    for (const a of step.actions) {
+      switch (a.type) {
+        case 'sweep': {
+          const n = this.ctx.router.sweepStale(this.info.id, a.families);
+          const families = a.families?.map(familyKeyName);
+          this.log.info(
+            { why: a.why, families, staleRoutesRemoved: n },
+            'graceful restart: stale routes swept',
+          );
+          break;
+        }
+        case 'startTimer': {
+          if (this.restartTimer) clearTimeout(this.restartTimer);
+          const seconds = a.seconds;
+          this.restartTimer = setTimeout(() => {
+            this.restartTimer = undefined;
+            this.applyRestart(restartOver(this.restart, `restart time of ${seconds} s ran out`));
+          }, seconds * 1000);
+          this.restartTimer.unref();
+          break;
+        }
+        case 'stopTimer':
+          if (this.restartTimer) clearTimeout(this.restartTimer);
+          this.restartTimer = undefined;
+          break;
+      }
     }
-    const kept = new Set(gr.families.filter((f) => f.forwardingState).map((f) => f.family));
-    const drop = [...r.families].filter((f) => !kept.has(f));
-    if (drop.length > 0) {
-      for (const f of drop) r.families.delete(f);
-      this.ctx.router.sweepStale(this.info.id, drop);
-    }
-    if (r.families.size === 0) this.endRestart('no family kept forwarding state');
   }
 
-  /** RFC 4724 4.2: End-of-RIB from a restarted peer ends the wait for that family. */
+  /** End-of-RIB from the peer: counts for a deferred start, and ends its restart for that family. */
   private endOfRibReceived(family: number): void {
     this.ctx.router.endOfRibFrom(this, family);
-    const r = this.restarting;
-    if (!r?.families.has(family)) return;
-    r.families.delete(family);
-    const n = this.ctx.router.sweepStale(this.info.id, [family]);
-    this.log.info({ family, staleRoutesRemoved: n }, 'End-of-RIB: stale routes swept');
-    if (r.families.size === 0) {
-      clearTimeout(r.timer);
-      this.restarting = undefined;
-    }
+    this.applyRestart(restartOnEndOfRib(this.restart, family));
   }
 
   /**
    * RFC 4486: more routes from the peer in one family than `maxPrefixes.limit`: Cease 6/1 (data: AFI,
    * SAFI, the limit), the session ends and restarts after `restartTime` seconds.
    */
-  private checkMaxPrefixes(link: Link): void {
-    const max = this.config.maxPrefixes;
-    if (!max || link !== this.established) return;
-    for (const family of this.families) {
-      const n = this.adjRibIn.count(family);
-      if (n <= max.limit) continue;
-      this.log.warn(
-        {
-          family: familyName(family >> 8, family & 255),
-          routes: n,
-          limit: max.limit,
-          restartIn: max.restartTime,
-        },
-        'maximum prefix limit exceeded',
-      );
-      link.dispatch({ type: 'ManualStop', notification: maxPrefixesCease(family, max.limit) });
-      this.holdDown = setTimeout(() => {
-        this.holdDown = undefined;
-        if (!this.stopped) this.primary.dispatch({ type: 'ManualStart' });
-      }, max.restartTime * 1000);
-      this.holdDown.unref();
-      return;
-    }
+  private enforceMaxPrefixes(link: Link): void {
+    if (link !== this.established) return;
+    const over = checkMaxPrefixes(
+      this.families,
+      (f) => this.adjRibIn.count(f),
+      this.config.maxPrefixes ?? undefined,
+    );
+    if (!over) return;
+    this.log.warn(
+      {
+        family: familyKeyName(over.family),
+        routes: over.routes,
+        limit: this.config.maxPrefixes?.limit,
+        restartIn: over.restartAfter,
+      },
+      'maximum prefix limit exceeded',
+    );
+    link.dispatch({ type: 'ManualStop', notification: over.notification });
+    this.holdDown = setTimeout(() => {
+      this.holdDown = undefined;
+      if (!this.stopped) this.primary.dispatch({ type: 'ManualStart' });
+    }, over.restartAfter * 1000);
+    this.holdDown.unref();
   }
 
   /** RibPeer: drain the Adj-RIB-Out soon (changes arriving meanwhile coalesce). */
@@ -615,17 +672,29 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   /**
-   * Drains the Adj-RIB-Out to the socket, unless the socket is still busy with what was written before:
-   * then changes keep coalescing per prefix in the Adj-RIB-Out (bounded by the table) and the drain
-   * happens when the socket has room again, so a slow peer never grows a queue of UPDATEs.
+   * Writes the output stream to the socket while it has room: first what is already encoded, then
+   * the Adj-RIB-Out's pending changes. When the socket is full, changes keep coalescing per prefix in
+   * the Adj-RIB-Out (bounded by the table) until it drains, so a slow peer never grows a queue.
    */
   private flush(): void {
     const link = this.established;
     if (!link) return;
     if (link.whenWritable(() => this.flush())) return;
-    const messages = this.adjRibOut.drain(link.sendCtx);
-    for (const m of messages) link.write(m);
-    this.sent.update += messages.length;
+    if (this.output.length === 0) {
+      const messages = this.adjRibOut.drain(link.sendCtx);
+      this.sent.update += messages.length;
+      for (const m of messages) this.output.push(m);
+    }
+    let i = 0;
+    while (i < this.output.length) {
+      const ok = link.write(this.output[i]!);
+      i++;
+      if (!ok) break;
+    }
+    this.output.splice(0, i);
+    if (this.output.length > 0 || this.adjRibOut.pendingCount > 0) {
+      if (!link.whenWritable(() => this.flush())) this.scheduleFlush();
+    }
   }
 
   /** The next hops for our routes changed (reload): export everything again. */
@@ -642,4 +711,15 @@ export class Peer implements LinkOwner, RibPeer {
   get capabilitiesReceived(): readonly Capability[] {
     return this.established?.session.peerOpen?.capabilities ?? [];
   }
+}
+
+const COLLISION_CEASE: NotificationMessage = {
+  type: 'notification',
+  code: ErrorCode.CEASE,
+  subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION,
+  data: new Uint8Array(0),
+};
+
+function familyKeyName(family: number): string {
+  return familyName(family >> 8, family & 255);
 }

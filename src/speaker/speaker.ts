@@ -122,7 +122,41 @@ export class Speaker {
     this.log.info({ address: want.address, port: this.listenPort }, 'listening');
   }
 
+  /** Connections refused because they came from no configured peer (for status and metrics). */
+  refusedConnections = 0;
+  private refusedLog = { windowStart: 0, logged: 0, suppressed: 0 };
+
+  /**
+   * One warn line per refused connection, at most REFUSED_LOG_BURST per REFUSED_LOG_WINDOW_MS; the
+   * lines suppressed in a window are counted in the next line.
+   */
+  private logRefused(remote: string, remotePort: number | undefined): void {
+    const now = Date.now();
+    const r = this.refusedLog;
+    if (now - r.windowStart >= REFUSED_LOG_WINDOW_MS) {
+      r.windowStart = now;
+      r.logged = 0;
+    }
+    if (r.logged >= REFUSED_LOG_BURST) {
+      r.suppressed++;
+      return;
+    }
+    r.logged++;
+    this.log.warn(
+      {
+        remote,
+        remotePort,
+        refusedTotal: this.refusedConnections,
+        ...(r.suppressed > 0 ? { notLogged: r.suppressed } : {}),
+      },
+      'connection from an address that is no configured peer: refused',
+    );
+    r.suppressed = 0;
+  }
+
   private onConnection(socket: Socket): void {
+    // an error on this connection (a reset, say) ends this connection and nothing else
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'incoming connection error'));
     const remote = normalizeAddress(socket.remoteAddress);
     const local = normalizeAddress(socket.localAddress);
     // several peers may share an address (sessions from different local addresses): the one whose
@@ -133,10 +167,8 @@ export class Speaker {
       candidates.find((p) => p.config.localAddress === undefined);
     if (!peer || this.stopping) {
       // not a configured neighbor: refuse without touching any session
-      this.log.warn(
-        { remote, remotePort: socket.remotePort },
-        'connection from an address that is no configured peer: refused',
-      );
+      this.refusedConnections++;
+      this.logRefused(remote, socket.remotePort);
       socket.destroy();
       return;
     }
@@ -228,6 +260,9 @@ export class Speaker {
     this.log.info('tern stopped');
   }
 }
+
+const REFUSED_LOG_WINDOW_MS = 10_000;
+const REFUSED_LOG_BURST = 10;
 
 /** Addresses tern speaks from (listen, sessions, next hop self): a next hop equal to one is a loop. */
 function ownAddresses(config: TernConfig): Set<string> {

@@ -98,6 +98,10 @@ describe('tern run / show / check', () => {
     expect(up).toMatchObject({ name: 'Mesh_127_0_0_2', type: 'ibgp', prefixesAdvertised: 1 });
     const routes = tern(['show', 'routes', '--peer', '127.0.0.2', '-s', join(dir, '127.0.0.1.ctl')]);
     expect(routes.stdout).toMatch(/10\.244\.2\.0\/26\s+Mesh_127_0_0_2\s+127\.0\.0\.2/);
+    // --all: the Loc-RIB, the best marked with the step that chose it
+    const rib = tern(['show', 'routes', '--all', '-s', join(dir, '127.0.0.1.ctl')]);
+    expect(rib.stdout).toMatch(/^\s*Prefix\s+From\s+Next hop/);
+    expect(rib.stdout).toMatch(/^\*\s+10\.244\.2\.0\/26\s+Mesh_127_0_0_2\s/m);
 
     // SIGHUP after an edit: B announces one more prefix, the session stays up
     writeFileSync(fileB, config('127.0.0.2', '127.0.0.1', ['10.244.2.0/26', '10.244.3.0/26']));

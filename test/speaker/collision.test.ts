@@ -198,8 +198,11 @@ peers:
       c1.socket.destroy();
     });
     await waitFor("tern's OPEN on the new connection", () => c2.received.some((m) => m.type === 'open'));
-    expect(rib.best(IPV4_UNICAST, key)?.stale).toBe(true);
-    c2.socket.write(Buffer.concat([open, keepalive]));
+    // a connection alone changes nothing: only the peer's new OPEN says it restarted
+    expect(rib.best(IPV4_UNICAST, key)?.stale).toBeUndefined();
+    c2.socket.write(open);
+    await waitFor('stale after the new OPEN', () => rib.best(IPV4_UNICAST, key)?.stale === true);
+    c2.socket.write(keepalive);
     await waitFor('Established again', () => peer.state === 'Established');
     // the route again, then End-of-RIB: fresh, no longer stale
     c2.socket.write(
