@@ -20,11 +20,16 @@ interface Conn {
 }
 
 function dial(port: number): Conn {
-  const socket = connect({ host: TERN, port, localAddress: PEER });
+  // half-open allowed: like a raw peer, we do not answer tern's FIN with ours, so tern's socket is
+  // still open (and reading) when our RST comes
+  const socket = connect({ host: TERN, port, localAddress: PEER, allowHalfOpen: true });
   const c: Conn = { socket, received: [], closed: false };
   const framer = new Framer({ extendedMessage: true });
   socket.on('data', (chunk: Buffer) => {
     for (const m of framer.push(chunk)) c.received.push(decodeMessage(m));
+  });
+  socket.on('end', () => {
+    c.closed = true; // tern closed its side
   });
   socket.on('close', () => {
     c.closed = true;
@@ -83,8 +88,7 @@ describe('reliability', () => {
       await waitFor('the Cease 6/7 on the second connection', () =>
         second.received.some((m) => m.type === 'notification' && m.code === 6 && m.subcode === 7),
       );
-      // unread data on our side, then RST (SO_LINGER {1, 0}): tern's socket sees ECONNRESET
-      second.socket.write(Buffer.alloc(64 * 1024, 0xff));
+      // then RST (SO_LINGER {1, 0}) while tern still reads the socket: it sees ECONNRESET
       await new Promise((r) => setTimeout(r, 300));
       second.socket.resetAndDestroy();
     }
