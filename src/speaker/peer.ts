@@ -550,7 +550,9 @@ export class Peer implements LinkOwner, RibPeer {
   private sendInOrder(message: BgpMessage): void {
     const link = this.established;
     if (!link) return;
-    for (const m of this.adjRibOut.drain(link.sendCtx)) this.output.push(m);
+    const updates = this.adjRibOut.drain(link.sendCtx);
+    this.sent.update += updates.length;
+    for (const m of updates) this.output.push(m);
     this.output.push(encodeMessage(message, link.sendCtx));
     this.onMessage(link, 'out', message);
   }
