@@ -13,9 +13,12 @@ export class BgpError extends Error {
   readonly subcode: number;
   readonly data: Uint8Array;
   offset: number | undefined;
+  /** What went wrong, without the code and subcode names (the message is both): for re-wrapping. */
+  readonly detail: string;
 
   constructor(code: number, subcode: number, detail: string, data: Uint8Array = EMPTY, offset?: number) {
     super(`${errorCodeName(code)} / ${errorSubcodeName(code, subcode)}: ${detail}`);
+    this.detail = detail;
     this.code = code;
     this.subcode = subcode;
     this.data = data;

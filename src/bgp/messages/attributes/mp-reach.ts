@@ -43,7 +43,7 @@ export function decodeMpPrefixes(
       : decodeIpv6Prefixes(r.bytes, r.pos, r.end, addPath);
   } catch (e) {
     if (e instanceof BgpError)
-      throw malformed(UpdateMessageSubcode.OPTIONAL_ATTRIBUTE_ERROR, `${name}: ${e.message}`, e.offset);
+      throw malformed(UpdateMessageSubcode.OPTIONAL_ATTRIBUTE_ERROR, `${name}: ${e.detail}`, e.offset);
     throw e;
   } finally {
     r.pos = r.end;

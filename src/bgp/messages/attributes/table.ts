@@ -95,7 +95,7 @@ function addProblem(
 ): AttributeProblem[] {
   const e = new UpdateMessageError(
     err.subcode,
-    err.message,
+    err.detail,
     bytes.slice(attrStart, attrEnd),
     err.offset,
     action,
@@ -190,7 +190,7 @@ export function decodeAttributes(r: ByteReader, ctx: CodecContext): DecodedAttri
         start,
       );
       if (code === AttrType.MP_REACH_NLRI || code === AttrType.MP_UNREACH_NLRI) {
-        throw new UpdateMessageError(err.subcode, err.message, undefined, start, 'reset');
+        throw new UpdateMessageError(err.subcode, err.detail, undefined, start, 'reset');
       }
       problems = addProblem(problems, bytes, 'discard', err, start, valueEnd);
       continue;
