@@ -237,11 +237,6 @@ export class Peer implements LinkOwner, RibPeer {
     return best;
   }
 
-  /** Connections open now (the primary's, if connected, and the pending ones). */
-  get connections(): number {
-    return (this.primary.socket ? 1 : 0) + this.pending.length;
-  }
-
   start(): void {
     this.stopped = false;
     this.primary.dispatch({ type: 'ManualStart' });
@@ -463,10 +458,8 @@ export class Peer implements LinkOwner, RibPeer {
     if (link !== this.primary) {
       const old = this.primary;
       this.promote(link);
-      if (others.dump.includes(old.id)) {
-        old.dispatch({ type: 'OpenCollisionDump' });
-        old.dispose();
-      } else old.dispose();
+      if (others.dump.includes(old.id)) old.dispatch({ type: 'OpenCollisionDump' });
+      old.dispose();
     }
     for (const id of others.dump) if (this.pending.some((l) => l.id === id)) this.dump(id);
     this.established = link;
