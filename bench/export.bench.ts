@@ -1,6 +1,7 @@
 // How long it takes to export a full Loc-RIB to one peer: 1,000,000 IPv4 routes from 10 peers in the
-// Router's Loc-RIB, then one new eBGP session: the Router dumps its best routes through the export rules
-// into the peer's Adj-RIB-Out, which drains into packed UPDATEs (what a session coming up costs).
+// Router's Loc-RIB, then one new eBGP session: the Router fills the session's new update group with its
+// best routes through the export rules, and the group encodes its table for the session into packed
+// UPDATEs (what a session coming up costs).
 // Run: npm run bench:export
 
 import os from 'node:os';
@@ -9,11 +10,10 @@ import { DEFAULT_CONTEXT } from '../src/bgp/messages/context.js';
 import { IPV4_UNICAST, Origin } from '../src/bgp/messages/iana.js';
 import { ipv4Key } from '../src/bgp/messages/prefix.js';
 import type { RouteAttributes } from '../src/bgp/rib/adj-rib-in.js';
-import { AdjRibOut } from '../src/bgp/rib/adj-rib-out.js';
 import type { ExportContext } from '../src/bgp/rib/export.js';
 import type { PeerInfo } from '../src/bgp/rib/types.js';
 import { silentLogger } from '../src/log.js';
-import { type ExportCache, type RibPeer, Router } from '../src/speaker/router.js';
+import { type RibPeer, Router } from '../src/speaker/router.js';
 
 const ROUTES = Number(process.env.TERN_BENCH_ROUTES ?? 1_000_000);
 const PEERS = 10;
@@ -37,27 +37,21 @@ function collector(info: PeerInfo): RibPeer & { messages: number; bytes: number 
     localNextHop: { ipv4: '10.96.1.1' },
     addPathSend: false,
   };
-  const adjRibOut = new AdjRibOut();
   const p = {
     info,
     exportContext,
     families: [IPV4_UNICAST],
     addPathSend: new Set<number>(),
-    adjRibOut,
-    exportCache: new WeakMap() as ExportCache,
-    sentPaths: new Map<string, Set<number>>(),
+    sendContext: DEFAULT_CONTEXT,
     messages: 0,
     bytes: 0,
-    scheduleFlush(): void {},
-    initialTableSent(): void {
-      for (const m of adjRibOut.drain(DEFAULT_CONTEXT)) {
-        p.messages++;
-        p.bytes += m.length;
-      }
-    },
+    receiveChunk(): void {},
+    initialTableSent(): void {},
   };
   return p;
 }
+
+const info = (p: RibPeer): PeerInfo => p.info;
 
 function main(): void {
   const router = new Router('10.96.1.1', 64512, undefined, silentLogger());
@@ -83,7 +77,10 @@ function main(): void {
   for (let r = 0; r < 5; r++) {
     const p = collector(peerInfo(200 + r, 65001));
     const t = performance.now();
-    if (router.attach(p)) p.initialTableSent();
+    const { group } = router.attach(p);
+    const { bytes, messages } = group.syncFor(info(p), 0);
+    p.messages = messages;
+    p.bytes = bytes.length;
     runs.push(performance.now() - t);
     router.detach(p);
     last = p;

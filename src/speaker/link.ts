@@ -147,6 +147,18 @@ export class Link {
     return socket.write(bytes);
   }
 
+  /** Writes several parts as one (a writev); false when the socket's buffer is over its mark. */
+  writeAll(parts: readonly Uint8Array[]): boolean {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return false;
+    if (parts.length === 1) return socket.write(parts[0]!);
+    socket.cork();
+    let ok = true;
+    for (const p of parts) ok = socket.write(p);
+    socket.uncork();
+    return ok;
+  }
+
   private timerEvent(timer: TimerName): LinkEvent {
     switch (timer) {
       case 'connectRetry':

@@ -26,6 +26,7 @@ import type { Negotiated } from '../bgp/fsm/negotiate.js';
 import { answerRouteRefresh, checkMaxPrefixes } from '../bgp/fsm/route-refresh.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
 import { type Capability, GracefulRestartFlag } from '../bgp/messages/capabilities/index.js';
+import { type CodecContext, DEFAULT_CONTEXT } from '../bgp/messages/context.js';
 import {
   CeaseSubcode,
   ErrorCode,
@@ -39,16 +40,16 @@ import { makeOpen, openAs } from '../bgp/messages/open.js';
 import type { RouteRefreshMessage } from '../bgp/messages/route-refresh.js';
 import { endOfRib, endOfRibFamily, type UpdateMessage } from '../bgp/messages/update.js';
 import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
-import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import type { ExportContext } from '../bgp/rib/export.js';
 import type { PeerInfo } from '../bgp/rib/types.js';
+import { type Chunk, slicesFor, type UpdateGroup } from '../bgp/rib/update-group.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
-import type { ExportCache, RibPeer, Router } from './router.js';
+import type { RibPeer, Router } from './router.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
@@ -84,6 +85,29 @@ const STATE_RANK: Readonly<Record<FsmState, number>> = {
 };
 
 export { maxPrefixesCease } from '../bgp/fsm/route-refresh.js';
+
+/**
+ * One item of a session's output stream: a message of its own (End-of-RIB, BoRR, EoRR), a chunk of its
+ * update group's stream, or a catch-up from the group's table, encoded when its turn comes.
+ */
+type OutputItem =
+  | { readonly kind: 'message'; readonly bytes: Uint8Array }
+  | { readonly kind: 'chunk'; readonly chunk: Chunk }
+  | {
+      readonly kind: 'sync';
+      /** The last batch of the group the session had (0: nothing). */
+      readonly since: number;
+      /** Families sent whole (ROUTE-REFRESH). */
+      readonly full: ReadonlySet<number>;
+      /** The group the session moved from (its routes not in the new group are withdrawn). */
+      readonly previous?: UpdateGroup;
+    };
+
+/**
+ * Bytes of group chunks a session may have waiting: beyond this it stops taking chunks and catches
+ * up from the group's table once its socket drains (memory bounded by the table, not by the churn).
+ */
+export const MAX_QUEUED_CHUNK_BYTES = 2 * 1024 * 1024;
 
 /**
  * The capabilities we announce to this peer (RFC 5492). `restarting`: tern came back with --graceful,
@@ -156,10 +180,8 @@ export class Peer implements LinkOwner, RibPeer {
   lastError: string | undefined;
   readonly received = counters();
   readonly sent = counters();
-  /** What the established session has been told and has yet to be told. */
-  readonly adjRibOut = new AdjRibOut();
-  exportCache: ExportCache = new WeakMap();
-  readonly sentPaths = new Map<string, Set<number>>();
+  /** The update group of the established session (its shared Adj-RIB-Out). */
+  private group: UpdateGroup | undefined;
   get addPathLimit(): number | undefined {
     return this.config.addPathLimit ?? undefined;
   }
@@ -168,12 +190,17 @@ export class Peer implements LinkOwner, RibPeer {
   exportContext: ExportContext;
   families: readonly number[] = [];
   addPathSend: ReadonlySet<number> = new Set();
-  private flushScheduled = false;
   /**
-   * The session's output stream: UPDATEs already encoded and markers (End-of-RIB, BoRR, EoRR) in the
-   * order they were decided; what is still only pending in the Adj-RIB-Out comes after all of it.
+   * The session's output stream, in the order it was decided: group chunks, catch-ups and markers
+   * (End-of-RIB, BoRR, EoRR), written while the socket has room.
    */
-  private readonly output: Uint8Array[] = [];
+  private output: OutputItem[] = [];
+  /** Bytes of the chunks in `output`. */
+  private queuedChunkBytes = 0;
+  /** The last group batch this session has taken. */
+  private lastSeq = 0;
+  /** A catch-up is queued: group chunks are not taken until it is encoded (it covers them). */
+  private syncing = false;
   /** RFC 4724 receiving speaker: the families whose stale routes wait for the restarting peer. */
   private restart: RestartState | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -198,7 +225,17 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   get prefixesAdvertised(): number {
-    return this.adjRibOut.size;
+    return this.group?.advertisedTo(this.info) ?? 0;
+  }
+
+  /** Bytes of group chunks waiting for the socket (bounded by MAX_QUEUED_CHUNK_BYTES). */
+  get queuedBytes(): number {
+    return this.queuedChunkBytes;
+  }
+
+  /** RibPeer: how UPDATEs to the established session are encoded. */
+  get sendContext(): CodecContext {
+    return this.established?.sendCtx ?? DEFAULT_CONTEXT;
   }
 
   private peerInfo(routerId: string): PeerInfo {
@@ -488,14 +525,13 @@ export class Peer implements LinkOwner, RibPeer {
     this.families = negotiated.families;
     this.addPathSend = negotiated.addPathSend;
     this.exportContext = this.makeExportContext(link.socket?.localAddress);
-    this.exportCache = new WeakMap();
-    this.adjRibOut.clear();
-    this.output.length = 0;
-    this.sentPaths.clear();
+    this.clearOutput();
     this.applyRestart(restartOnSessionUp(this.restart, negotiated.peerGracefulRestart));
     // the whole table, then End-of-RIB for each family (RFC 4724 2); a restarting tern defers this
     // until its peers' End-of-RIB (RFC 4724 4.1), and the Router calls initialTableSent then
-    if (this.ctx.router.attach(this)) this.initialTableSent();
+    const { group, now } = this.ctx.router.attach(this);
+    this.group = group;
+    if (now) this.initialTableSent();
   }
 
   /**
@@ -516,7 +552,7 @@ export class Peer implements LinkOwner, RibPeer {
           this.sendInOrder(a.message);
           break;
         case 'resend':
-          this.adjRibOut.resendAll(a.family);
+          this.queueSync(new Set([a.family]));
           break;
         case 'markStale':
           this.ctx.router.locRib.markStale(this.info.id, [a.family]);
@@ -529,25 +565,70 @@ export class Peer implements LinkOwner, RibPeer {
     this.flush();
   }
 
-  /** RibPeer: the Router has queued the whole table; End-of-RIB for each family follows it. */
+  /** RibPeer: the group's table is there; it goes out, then End-of-RIB for each family. */
   initialTableSent(): void {
     if (!this.established) return;
+    this.lastSeq = 0;
+    this.queueSync(new Set());
     for (const family of this.families) this.sendInOrder(endOfRib(family >> 8, family & 255));
     this.flush();
   }
 
   /**
-   * Puts a message in the output stream after everything decided before it: the pending changes of the
-   * Adj-RIB-Out are encoded first, so an End-of-RIB or EoRR never overtakes the routes it closes.
+   * Queues a catch-up from the group's table: what changed since the last batch this session took (and
+   * the whole of `full`'s families; everything when it took none). Encoded when its turn comes, it
+   * covers every chunk until then, so chunks are not taken meanwhile.
    */
+  private queueSync(full: ReadonlySet<number>, previous?: UpdateGroup): void {
+    if (!this.group) return;
+    this.group.beginSync(this.info, this.lastSeq);
+    this.output.push({ kind: 'sync', since: this.lastSeq, full, ...(previous ? { previous } : {}) });
+    this.syncing = true;
+  }
+
+  /** Puts a message in the output stream after everything decided before it. */
   private sendInOrder(message: BgpMessage): void {
     const link = this.established;
     if (!link) return;
-    const updates = this.adjRibOut.drain(link.sendCtx);
-    this.sent.update += updates.length;
-    for (const m of updates) this.output.push(m);
-    this.output.push(encodeMessage(message, link.sendCtx));
+    this.output.push({ kind: 'message', bytes: encodeMessage(message, link.sendCtx) });
     this.onMessage(link, 'out', message);
+  }
+
+  /** RibPeer: a chunk of the group's stream. */
+  receiveChunk(chunk: Chunk): void {
+    if (!this.established || this.syncing) return;
+    this.output.push({ kind: 'chunk', chunk });
+    this.queuedChunkBytes += chunk.bytes.length;
+    this.lastSeq = chunk.seq;
+    if (this.queuedChunkBytes > MAX_QUEUED_CHUNK_BYTES) this.fallBehind();
+    this.flush();
+  }
+
+  /**
+   * Too much of the group's stream waits for this session: its chunks are dropped for one catch-up
+   * from the group's table, in the place of the first of them.
+   */
+  private fallBehind(): void {
+    const first = this.output.findIndex((i) => i.kind === 'chunk');
+    if (first < 0 || !this.group) return;
+    const at = this.output[first];
+    const since = at?.kind === 'chunk' ? at.chunk.seq - 1 : this.lastSeq;
+    const rest = this.output.slice(first).filter((i) => i.kind !== 'chunk');
+    this.output = this.output.slice(0, first);
+    this.queuedChunkBytes = 0;
+    this.lastSeq = since;
+    this.group.beginSync(this.info, since);
+    this.output.push({ kind: 'sync', since, full: new Set() }, ...rest);
+    this.syncing = true;
+    this.log.info({ since }, 'the session fell behind its update group: it catches up from the table');
+  }
+
+  private clearOutput(): void {
+    if (this.group) this.group.endSync(this.info);
+    this.output = [];
+    this.queuedChunkBytes = 0;
+    this.lastSeq = 0;
+    this.syncing = false;
   }
 
   /** Closes every connection without a NOTIFICATION (a graceful restart of tern: peers keep our routes). */
@@ -576,8 +657,8 @@ export class Peer implements LinkOwner, RibPeer {
     });
     // RFC 4724 4.2: the routes of the families kept stay, marked stale, until the peer is back
     this.ctx.router.detach(this, step.staleFamilies);
-    this.adjRibOut.clear();
-    this.output.length = 0;
+    this.clearOutput();
+    this.group = undefined;
     this.applyRestart(step);
     this.log.warn(
       {
@@ -656,40 +737,44 @@ export class Peer implements LinkOwner, RibPeer {
     this.holdDown.unref();
   }
 
-  /** RibPeer: drain the Adj-RIB-Out soon (changes arriving meanwhile coalesce). */
-  scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
   /**
-   * Writes the output stream to the socket while it has room: first what is already encoded, then
-   * the Adj-RIB-Out's pending changes. When the socket is full, changes keep coalescing per prefix in
-   * the Adj-RIB-Out (bounded by the table) until it drains, so a slow peer never grows a queue.
+   * Writes the output stream to the socket while it has room. When the socket is full the stream
+   * waits; group chunks beyond MAX_QUEUED_CHUNK_BYTES turn into one catch-up (see fallBehind).
    */
   private flush(): void {
     const link = this.established;
     if (!link) return;
     if (link.whenWritable(() => this.flush())) return;
-    if (this.output.length === 0) {
-      const messages = this.adjRibOut.drain(link.sendCtx);
-      this.sent.update += messages.length;
-      for (const m of messages) this.output.push(m);
-    }
     let i = 0;
-    while (i < this.output.length) {
-      const ok = link.write(this.output[i]!);
+    let ok = true;
+    while (ok && i < this.output.length) {
+      const item = this.output[i]!;
       i++;
-      if (!ok) break;
+      switch (item.kind) {
+        case 'message':
+          ok = link.write(item.bytes);
+          break;
+        case 'chunk': {
+          this.queuedChunkBytes -= item.chunk.bytes.length;
+          const { parts, messages } = slicesFor(item.chunk, this.info);
+          this.sent.update += messages;
+          if (parts.length > 0) ok = link.writeAll(parts);
+          break;
+        }
+        case 'sync': {
+          const group = this.group;
+          if (!group) break;
+          const { bytes, messages } = group.syncFor(this.info, item.since, item.full, item.previous);
+          this.lastSeq = group.seq;
+          this.syncing = this.output.slice(i).some((x) => x.kind === 'sync');
+          this.sent.update += messages;
+          if (bytes.length > 0) ok = link.write(bytes);
+          break;
+        }
+      }
     }
     this.output.splice(0, i);
-    if (this.output.length > 0 || this.adjRibOut.pendingCount > 0) {
-      if (!link.whenWritable(() => this.flush())) this.scheduleFlush();
-    }
+    if (this.output.length > 0) link.whenWritable(() => this.flush());
   }
 
   /** The next hops for our routes changed (reload): export everything again. */
@@ -697,9 +782,14 @@ export class Peer implements LinkOwner, RibPeer {
     const link = this.established;
     if (!link) return;
     this.exportContext = this.makeExportContext(link.socket?.localAddress);
-    this.exportCache = new WeakMap();
-    this.ctx.router.attach(this);
-    this.scheduleFlush();
+    const { from, to } = this.ctx.router.regroup(this);
+    if (from === to) return;
+    // the new group's table replaces whatever was still to be caught up from the old one
+    this.output = this.output.filter((i) => i.kind !== 'sync');
+    this.group = to;
+    this.lastSeq = 0;
+    this.queueSync(new Set(), from);
+    this.flush();
   }
 
   /** For `show protocols` / `show neighbors`. */

@@ -1,19 +1,22 @@
 // Router: the Loc-RIB and what flows in and out of it. Routes received from peers (after the import
 // checks) and our own originated prefixes go into the Loc-RIB; every change of a best route is exported
-// to each established peer through its export rules (RFC 4271 9.1.3, RFC 4456) into that peer's
-// Adj-RIB-Out, which the peer drains to its socket.
+// once per update group (the sessions that get the same UPDATEs, update-group.ts) through the export
+// rules (RFC 4271 9.1.3, RFC 4456) into the group's Adj-RIB-Out. The group's changes are encoded once,
+// in batches, a turn of the event loop at a time, and each member queues the same bytes.
 
+import { performance } from 'node:perf_hooks';
+import type { CodecContext } from '../bgp/messages/context.js';
 import { familyKey, IPV4_UNICAST, IPV6_UNICAST, Origin } from '../bgp/messages/iana.js';
 import type { PrefixList } from '../bgp/messages/nlri.js';
 import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
 import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
 import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
-import type { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import { type DecisionOptions, explainRanking, multipathSet } from '../bgp/rib/decision.js';
 import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
 import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
 import { usableNextHop } from '../bgp/rib/next-hop.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../bgp/rib/types.js';
+import { type Chunk, DRAIN_BATCH, UpdateGroup } from '../bgp/rib/update-group.js';
 import type { OriginateRoute } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { isReflectionLoop, type ReflectorConfig } from '../reflector/rules.js';
@@ -26,23 +29,61 @@ export interface RibPeer {
   readonly families: readonly number[];
   /** Families for which the peer receives path identifiers (ADD-PATH send). */
   readonly addPathSend: ReadonlySet<number>;
-  readonly adjRibOut: AdjRibOut;
-  /**
-   * Export results by attribute object, source peer (its PeerInfo object: one per session) and family;
-   * everything exportRoute depends on besides the peer's own context. Cleared per session.
-   */
-  readonly exportCache: ExportCache;
+  /** How UPDATEs to the peer are encoded. */
+  readonly sendContext: CodecContext;
   /** ADD-PATH send: at most this many paths per prefix, best first (undefined: all). */
   readonly addPathLimit?: number;
-  /** ADD-PATH send: the path ids the peer holds per "family|prefix" (cleared per session). */
-  readonly sentPaths: Map<string, Set<number>>;
-  /** Asks the peer to drain its Adj-RIB-Out to the socket soon. */
-  scheduleFlush(): void;
-  /** The whole table is queued: send it, then End-of-RIB per family. */
+  /** A new chunk of the peer's group stream: the peer puts it in its output. */
+  receiveChunk(chunk: Chunk): void;
+  /** The group's table is there for the peer: send it, then End-of-RIB per family. */
   initialTableSent(): void;
 }
 
+/** Export results by attribute object, source peer (its PeerInfo object: one per session) and family. */
 export type ExportCache = WeakMap<RouteAttributes, Map<PeerInfo, Map<number, RouteAttributes | null>>>;
+
+/** One update group and what the Router keeps for it. */
+export interface GroupState {
+  readonly group: UpdateGroup;
+  readonly members: Set<RibPeer>;
+  /** The export context of every member, with no peer's own identity in it. */
+  readonly context: ExportContext;
+  readonly families: readonly number[];
+  readonly addPathSend: ReadonlySet<number>;
+  readonly addPathLimit: number | undefined;
+  readonly exportCache: ExportCache;
+  /** ADD-PATH send: the path ids the members hold per "family|prefix". */
+  readonly sentPaths: Map<string, Set<number>>;
+}
+
+/** The peer id no session has: a group's export context is nobody's in particular. */
+const GROUP_PEER_ID = '\0group';
+
+/**
+ * Everything that makes two sessions get the same UPDATEs: the export context without the peer's own
+ * identity (exportKey), the families, ADD-PATH and the encoding.
+ */
+export function groupKey(p: RibPeer): string {
+  const c = p.exportContext;
+  const t = c.to;
+  const r = c.reflector;
+  const s = p.sendContext;
+  return [
+    t.ibgp ? 'i' : 'e',
+    t.localAsn,
+    t.rrClient ? 'c' : '',
+    r === undefined ? '' : `${r.clusterId}/${r.routerId}`,
+    c.nextHopSelf,
+    c.localNextHop.ipv4 ?? '',
+    c.localNextHop.ipv6 ?? '',
+    p.families.join(','),
+    [...p.addPathSend].sort().join(','),
+    p.addPathLimit ?? '',
+    s.as4 ? '4' : '2',
+    [...s.addPath].sort().join(','),
+    s.extendedMessage ? 'x' : '',
+  ].join('|');
+}
 
 interface Touched {
   readonly family: number;
@@ -64,6 +105,12 @@ export class Router {
   readonly locRib: LocRib;
   private readonly decision: DecisionOptions;
   private readonly peers = new Set<RibPeer>();
+  /** Update groups by groupKey; a group lives while it has members. */
+  private readonly groups = new Map<string, GroupState>();
+  private readonly groupOf = new Map<RibPeer, GroupState>();
+  /** Groups with changes to encode, and whether a turn is booked for them. */
+  private readonly dirty = new Set<GroupState>();
+  private drainBooked = false;
   private readonly local: PeerInfo;
   /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
   private readonly pathIds = new Map<string, number>();
@@ -80,6 +127,8 @@ export class Router {
     localAddresses: ReadonlySet<string> = new Set(),
     /** Whether the kernel can reach a next hop (see NextHopResolver); absent: not checked. */
     reachable?: (nextHop: string) => boolean,
+    /** Runs the group drains on a later turn (tests pass their own). */
+    private readonly later: (fn: () => void) => void = setImmediate,
   ) {
     const usable = usableNextHop(localAddresses);
     this.decision = {
@@ -147,28 +196,69 @@ export class Router {
     clearTimeout(d.timer);
     this.deferral = undefined;
     this.log.info({ why, peers: this.peers.size }, 'graceful restart: sending routes');
-    for (const p of this.peers) {
-      this.dump(p);
-      p.initialTableSent();
-    }
+    for (const gs of this.groups.values()) this.fill(gs);
+    for (const p of this.peers) p.initialTableSent();
   }
 
   /**
-   * A session came up: the peer gets every best route of its families. Returns false while deferring
-   * (the table follows when the deferral ends); true: the caller sends it and End-of-RIB now.
+   * A session came up: the peer joins its update group (a new group is filled with every best route of
+   * its families). Returns the group; false while deferring (the table follows when the deferral ends,
+   * through initialTableSent); true: the caller sends the group's table and End-of-RIB now.
    */
-  attach(p: RibPeer): boolean {
+  attach(p: RibPeer): { readonly group: UpdateGroup; readonly now: boolean } {
     this.peers.add(p);
-    if (this.deferral) return false;
-    this.dump(p);
-    return true;
+    const key = groupKey(p);
+    let gs = this.groups.get(key);
+    if (!gs) {
+      gs = this.newGroup(key, p);
+      this.groups.set(key, gs);
+      if (!this.deferral) this.fill(gs);
+    }
+    gs.members.add(p);
+    this.groupOf.set(p, gs);
+    return { group: gs.group, now: !this.deferral };
   }
 
-  private dump(p: RibPeer): void {
-    for (const family of p.families) {
-      if (p.addPathSend.has(family))
-        this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(p, family, prefix));
-      else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(p, family, prefix, best));
+  private newGroup(key: string, p: RibPeer): GroupState {
+    const c = p.exportContext;
+    return {
+      group: new UpdateGroup(key, p.sendContext),
+      members: new Set(),
+      context: { ...c, to: { ...c.to, id: GROUP_PEER_ID, address: '', routerId: '' } },
+      families: p.families,
+      addPathSend: p.addPathSend,
+      addPathLimit: p.addPathLimit,
+      exportCache: new WeakMap(),
+      sentPaths: new Map(),
+    };
+  }
+
+  /** Puts every best route (every path, with ADD-PATH) of the group's families in its table. */
+  private fill(gs: GroupState): void {
+    for (const family of gs.families) {
+      if (gs.addPathSend.has(family))
+        this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(gs, family, prefix));
+      else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(gs, family, prefix, best));
+    }
+    // nobody listens yet: the table is settled without encoding anything
+    while (gs.group.pendingCount > 0) gs.group.drain(Number.MAX_SAFE_INTEGER, false);
+  }
+
+  /** The update group of an established peer. */
+  groupFor(p: RibPeer): UpdateGroup | undefined {
+    return this.groupOf.get(p)?.group;
+  }
+
+  /** The peer leaves its group (the group goes with its last member). */
+  private leave(p: RibPeer): void {
+    const gs = this.groupOf.get(p);
+    if (!gs) return;
+    this.groupOf.delete(p);
+    gs.members.delete(p);
+    gs.group.endSync(p.info);
+    if (gs.members.size === 0) {
+      this.groups.delete(gs.group.key);
+      this.dirty.delete(gs);
     }
   }
 
@@ -179,6 +269,7 @@ export class Router {
    */
   detach(p: RibPeer, staleFamilies: readonly number[] = []): void {
     this.peers.delete(p);
+    this.leave(p);
     const id = p.info.id;
     if (staleFamilies.length === 0) {
       const touched = this.prefixesOf(id);
@@ -192,6 +283,18 @@ export class Router {
     this.log.info({ peer: id, staleRoutes: kept }, 'graceful restart: routes kept as stale');
   }
 
+  /**
+   * The peer's export context changed (a reload changed our next hops): it moves to the group it now
+   * belongs to. Returns the old group and the new one (the same when nothing changed).
+   */
+  regroup(p: RibPeer): { readonly from: UpdateGroup | undefined; readonly to: UpdateGroup } {
+    const from = this.groupOf.get(p);
+    if (from && from.group.key === groupKey(p)) return { from: from.group, to: from.group };
+    this.leave(p);
+    const to = this.attach(p).group;
+    return { from: from?.group, to };
+  }
+
   /** Drops the routes of `peerId` still stale (End-of-RIB came, or the restart time ran out). */
   sweepStale(peerId: string, families?: readonly number[]): number {
     const touched = this.prefixesOf(peerId, families, true);
@@ -201,7 +304,7 @@ export class Router {
   }
 
   private anyAddPathPeer(): boolean {
-    for (const p of this.peers) if (p.addPathSend.size > 0) return true;
+    for (const gs of this.groups.values()) if (gs.addPathSend.size > 0) return true;
     return false;
   }
 
@@ -353,41 +456,70 @@ export class Router {
   }
 
   /**
-   * Tells every established peer what changed: best-route changes to ordinary peers, every path of every
-   * touched prefix to peers that receive several paths (ADD-PATH, RFC 7911).
+   * Tells every update group what changed: best-route changes to ordinary groups, every path of every
+   * touched prefix to groups that receive several paths (ADD-PATH, RFC 7911). The groups encode their
+   * changes on a later turn (drainGroups), so a burst of UPDATEs coalesces and is encoded once.
    */
   private propagate(changes: readonly Change[], touched: readonly Touched[] = []): void {
     if (changes.length === 0 && touched.length === 0) return;
     if (this.deferral) return; // the full table goes out when the deferral ends
-    for (const p of this.peers) {
+    for (const gs of this.groups.values()) {
       let any = false;
       for (const c of changes) {
-        if (!p.families.includes(c.family) || p.addPathSend.has(c.family)) continue;
-        this.exportTo(p, c.family, c.prefix, c.after);
+        if (!gs.families.includes(c.family) || gs.addPathSend.has(c.family)) continue;
+        this.exportTo(gs, c.family, c.prefix, c.after);
         any = true;
       }
-      if (p.addPathSend.size > 0) {
+      if (gs.addPathSend.size > 0) {
         const seen = new Set<string>();
         for (const t of touched) {
-          if (!p.addPathSend.has(t.family) || !p.families.includes(t.family)) continue;
+          if (!gs.addPathSend.has(t.family) || !gs.families.includes(t.family)) continue;
           const k = `${t.family}|${t.prefix}`;
           if (seen.has(k)) continue;
           seen.add(k);
-          this.exportPaths(p, t.family, t.prefix);
+          this.exportPaths(gs, t.family, t.prefix);
           any = true;
         }
       }
-      if (any) p.scheduleFlush();
+      if (any && gs.group.pendingCount > 0) this.dirty.add(gs);
     }
+    this.bookDrain();
   }
 
-  /** ADD-PATH: the peer gets every path of the prefix it may receive, each under its own path id. */
-  private exportPaths(p: RibPeer, family: number, prefix: number | string): void {
+  private bookDrain(): void {
+    if (this.drainBooked || this.dirty.size === 0) return;
+    this.drainBooked = true;
+    this.later(() => {
+      this.drainBooked = false;
+      this.drainGroups();
+    });
+  }
+
+  /**
+   * Encodes the groups' pending changes and hands each chunk to every member, for at most `budgetMs`
+   * per turn: what is left waits for the next turn, so timers (KEEPALIVEs) and sockets run in between.
+   */
+  drainGroups(budgetMs = 10): void {
+    const deadline = performance.now() + budgetMs;
+    for (const gs of this.dirty) {
+      while (gs.group.pendingCount > 0) {
+        const chunk = gs.group.drain(DRAIN_BATCH, gs.members.size > 0);
+        if (chunk && chunk.bytes.length > 0) for (const m of gs.members) m.receiveChunk(chunk);
+        if (performance.now() >= deadline) break;
+      }
+      if (gs.group.pendingCount === 0) this.dirty.delete(gs);
+      if (performance.now() >= deadline) break;
+    }
+    this.bookDrain();
+  }
+
+  /** ADD-PATH: the group gets every path of the prefix it may receive, each under its own path id. */
+  private exportPaths(gs: GroupState, family: number, prefix: number | string): void {
     const k = `${family}|${prefix}`;
-    const before = p.sentPaths.get(k);
+    const before = gs.sentPaths.get(k);
     const now = new Set<number>();
     const candidates = this.locRib.candidates(family, prefix);
-    const limit = p.addPathLimit;
+    const limit = gs.addPathLimit;
     // with a limit, the best paths in decision order (ineligible ones rank last and are skipped)
     const ordered =
       limit !== undefined && candidates.length > limit
@@ -396,15 +528,15 @@ export class Router {
     for (const r of ordered) {
       if (limit !== undefined && now.size >= limit) break;
       if (this.decision.nextHopResolvable && !this.decision.nextHopResolvable(r)) continue;
-      const attrs = this.exported(p, r);
+      const attrs = this.exported(gs, r);
       if (attrs === undefined) continue;
       const id = this.pathIdOf(r);
       now.add(id);
-      p.adjRibOut.set(family, prefix, id, attrs);
+      gs.group.set(family, prefix, id, attrs, sourceOf(gs, r));
     }
-    for (const id of before ?? []) if (!now.has(id)) p.adjRibOut.set(family, prefix, id, undefined);
-    if (now.size > 0) p.sentPaths.set(k, now);
-    else p.sentPaths.delete(k);
+    for (const id of before ?? []) if (!now.has(id)) gs.group.set(family, prefix, id, undefined, undefined);
+    if (now.size > 0) gs.sentPaths.set(k, now);
+    else gs.sentPaths.delete(k);
   }
 
   private pathIdOf(r: Route): number {
@@ -417,17 +549,18 @@ export class Router {
     return id;
   }
 
-  private exportTo(p: RibPeer, family: number, prefix: number | string, route: Route | undefined): void {
-    const pathId = p.addPathSend.has(family) ? 1 : undefined;
-    p.adjRibOut.set(family, prefix, pathId, route ? this.exported(p, route) : undefined);
+  private exportTo(gs: GroupState, family: number, prefix: number | string, route: Route | undefined): void {
+    const pathId = gs.addPathSend.has(family) ? 1 : undefined;
+    const attrs = route ? this.exported(gs, route) : undefined;
+    gs.group.set(family, prefix, pathId, attrs, attrs && route ? sourceOf(gs, route) : undefined);
   }
 
-  /** The attributes `route` is sent to `p` with (undefined: not sent), one object per distinct result. */
-  private exported(p: RibPeer, route: Route): RouteAttributes | undefined {
-    let bySource = p.exportCache.get(route.attributes);
+  /** The attributes `route` is sent to the group with (undefined: not sent), one object per result. */
+  private exported(gs: GroupState, route: Route): RouteAttributes | undefined {
+    let bySource = gs.exportCache.get(route.attributes);
     if (!bySource) {
       bySource = new Map();
-      p.exportCache.set(route.attributes, bySource);
+      gs.exportCache.set(route.attributes, bySource);
     }
     let byFamily = bySource.get(route.peer);
     if (!byFamily) {
@@ -436,10 +569,21 @@ export class Router {
     }
     let result = byFamily.get(route.family);
     if (result === undefined) {
-      const d = exportRoute(route, p.exportContext);
+      const d = exportRoute(route, gs.context);
       result = d.send ? d.attributes : null;
       byFamily.set(route.family, result);
     }
     return result ?? undefined;
   }
+}
+
+/**
+ * The peer a group's route must not go back to: its source, when that peer could be a member of the
+ * group (same kind of session); undefined otherwise, so that routes from several sources pack together.
+ */
+function sourceOf(gs: GroupState, route: Route): string | undefined {
+  const from = route.peer;
+  if (from.id === LOCAL_PEER_ID) return undefined;
+  const to = gs.context.to;
+  return from.ibgp === to.ibgp && from.localAsn === to.localAsn ? from.id : undefined;
 }

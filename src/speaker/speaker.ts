@@ -2,10 +2,8 @@
 // keeps unchanged peers up, and a clean stop. Sockets and timers live here and in Peer/Link only.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { CeaseSubcode } from '../bgp/messages/iana.js';
 import { shutdownNotification } from '../bgp/messages/notification.js';
-import { canonicalIpv6 } from '../bgp/messages/prefix.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
 import { ipRouteGet, NextHopResolver } from '../fib-sync/next-hop-resolver.js';

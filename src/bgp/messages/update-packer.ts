@@ -2,6 +2,10 @@
 // allows (BIRD's bgp_create_update): the attributes are encoded once, then each message takes prefixes
 // until the next one would not fit. IPv4 unicast goes in the NLRI / Withdrawn Routes fields, IPv6
 // unicast in MP_REACH_NLRI / MP_UNREACH_NLRI (first attribute, RFC 7606 5.1).
+//
+// `appendAnnouncements` / `appendWithdrawals` write the messages one after another into a writer the
+// caller owns (an update group's output chunk), so that nothing is allocated per message; the
+// `pack*` forms return one array per message for callers that want them apart.
 
 import { writeMpReach } from './attributes/mp-reach.js';
 import { writeMpUnreach } from './attributes/mp-unreach.js';
@@ -50,42 +54,45 @@ function writeSlice(w: ByteWriter, list: PrefixList, from: number, to: number, a
   }
 }
 
+/** Scratch space for the encoded attributes (reused: packing is never re-entered). */
+const attrScratch = new ByteWriter(512);
+
 /**
- * UPDATEs announcing `prefixes` with `attrs`. IPv4 prefixes use `attrs.nextHop` (NLRI field) unless
- * `attrs.mpReach` is given as a template; IPv6 prefixes need `attrs.mpReach` as a template (its next
- * hops are used, its own NLRI ignored). Never modifies its arguments.
+ * Appends to `w` the UPDATEs announcing `prefixes` with `attrs`; returns how many. IPv4 prefixes use
+ * `attrs.nextHop` (NLRI field) unless `attrs.mpReach` is given as a template; IPv6 prefixes need
+ * `attrs.mpReach` as a template (its next hops are used, its own NLRI ignored). Never modifies its
+ * arguments.
  */
-export function packAnnouncements(
+export function appendAnnouncements(
+  w: ByteWriter,
   attrs: PathAttributes,
   prefixes: PrefixList,
   ctx: CodecContext = DEFAULT_CONTEXT,
-  out: Uint8Array[] = [],
-): Uint8Array[] {
+): number {
   const max = maxMessageLength(ctx);
   const n = prefixes.prefixes.length;
-  if (n === 0) return out;
+  if (n === 0) return 0;
   const addPath = hasAddPath(ctx, prefixes.afi, Safi.UNICAST);
-  const aw = new ByteWriter(512);
+  const aw = attrScratch;
+  aw.pos = 0;
   encodeAttributes(attrs, aw, ctx, { skipMp: true });
   const attrBytes = aw.bytes.subarray(0, aw.pos);
-  const w = new ByteWriter(max);
   const template = attrs.mpReach;
+  let count = 0;
 
   if (prefixes.afi === Afi.IPV4 && template === undefined) {
     const room = max - UPDATE_FIXED - attrBytes.length;
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n; count++) {
       const to = fitting(prefixes, i, room, addPath);
-      w.pos = 0;
       const start = startHeader(w, MessageType.UPDATE);
       w.u16(0);
       w.u16(attrBytes.length);
       w.raw(attrBytes);
       writeSlice(w, prefixes, i, to, addPath);
       finishHeader(w, start);
-      out.push(w.slice());
       i = to;
     }
-    return out;
+    return count;
   }
 
   if (template === undefined || template.kind !== 'unicast') {
@@ -97,10 +104,9 @@ export function packAnnouncements(
   const nhLen = reach.linkLocalNextHop !== undefined ? 32 : parseIpv4(reach.nextHop) !== undefined ? 4 : 16;
   // attribute header (4, extended) + AFI, SAFI, next hop length, next hop, reserved
   const room = max - UPDATE_FIXED - attrBytes.length - 4 - (5 + nhLen);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n; count++) {
     const from = i;
     const to = fitting(prefixes, i, room, addPath);
-    w.pos = 0;
     const start = startHeader(w, MessageType.UPDATE);
     w.u16(0);
     const al = w.reserve16();
@@ -108,31 +114,51 @@ export function packAnnouncements(
     w.raw(attrBytes);
     w.fill16(al);
     finishHeader(w, start);
-    out.push(w.slice());
     i = to;
+  }
+  return count;
+}
+
+/** The messages of `bytes` (whole BGP messages back to back) as separate copies. */
+function split(bytes: Uint8Array, out: Uint8Array[]): Uint8Array[] {
+  for (let at = 0; at < bytes.length; ) {
+    const length = (bytes[at + 16]! << 8) | bytes[at + 17]!;
+    out.push(bytes.slice(at, at + length));
+    at += length;
   }
   return out;
 }
 
-/** UPDATEs withdrawing `prefixes`: the Withdrawn Routes field for IPv4, MP_UNREACH_NLRI for IPv6. */
-export function packWithdrawals(
+/** UPDATEs announcing `prefixes` with `attrs`, one array each (see appendAnnouncements). */
+export function packAnnouncements(
+  attrs: PathAttributes,
   prefixes: PrefixList,
   ctx: CodecContext = DEFAULT_CONTEXT,
   out: Uint8Array[] = [],
 ): Uint8Array[] {
+  const w = new ByteWriter(maxMessageLength(ctx));
+  appendAnnouncements(w, attrs, prefixes, ctx);
+  return split(w.bytes.subarray(0, w.pos), out);
+}
+
+/** Appends to `w` the UPDATEs withdrawing `prefixes` (Withdrawn Routes for IPv4, MP_UNREACH_NLRI for IPv6). */
+export function appendWithdrawals(
+  w: ByteWriter,
+  prefixes: PrefixList,
+  ctx: CodecContext = DEFAULT_CONTEXT,
+): number {
   const max = maxMessageLength(ctx);
   const n = prefixes.prefixes.length;
-  if (n === 0) return out;
+  if (n === 0) return 0;
   const addPath = hasAddPath(ctx, prefixes.afi, Safi.UNICAST);
-  const w = new ByteWriter(max);
   const v4 = prefixes.afi === Afi.IPV4;
   // IPv6: attribute header (4) + AFI (2) + SAFI (1)
   const room = max - UPDATE_FIXED - (v4 ? 0 : 7);
   const unreach = { kind: 'unicast', afi: prefixes.afi, safi: Safi.UNICAST, withdrawn: prefixes } as const;
-  for (let i = 0; i < n; ) {
+  let count = 0;
+  for (let i = 0; i < n; count++) {
     const from = i;
     const to = fitting(prefixes, i, room, addPath);
-    w.pos = 0;
     const start = startHeader(w, MessageType.UPDATE);
     if (v4) {
       const wl = w.reserve16();
@@ -146,8 +172,18 @@ export function packWithdrawals(
       w.fill16(al);
     }
     finishHeader(w, start);
-    out.push(w.slice());
     i = to;
   }
-  return out;
+  return count;
+}
+
+/** UPDATEs withdrawing `prefixes`, one array each (see appendWithdrawals). */
+export function packWithdrawals(
+  prefixes: PrefixList,
+  ctx: CodecContext = DEFAULT_CONTEXT,
+  out: Uint8Array[] = [],
+): Uint8Array[] {
+  const w = new ByteWriter(maxMessageLength(ctx));
+  appendWithdrawals(w, prefixes, ctx);
+  return split(w.bytes.subarray(0, w.pos), out);
 }
