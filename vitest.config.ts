@@ -3,9 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // the 1,000-peer load test fails on today's daemon (issue 7, item 3: the event loop blocks for
-    // ~20 s); it runs on its own with `npm run test:load` until the output path is sliced
-    exclude: ['**/node_modules/**', 'test/load/thousand-peers.test.ts'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 120_000,
     maxWorkers: 2,
     hookTimeout: 60_000,
