@@ -9,11 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONTEXT } from '../src/bgp/messages/context.js';
 import { IPV4_UNICAST, Origin } from '../src/bgp/messages/iana.js';
 import { ipv4Key } from '../src/bgp/messages/prefix.js';
-import type { RouteAttributes } from '../src/bgp/rib/adj-rib-in.js';
+import { AdjRibIn, type RouteAttributes } from '../src/bgp/rib/adj-rib-in.js';
 import type { ExportContext } from '../src/bgp/rib/export.js';
+import { type RibPeer, Router } from '../src/bgp/rib/router.js';
 import type { PeerInfo } from '../src/bgp/rib/types.js';
 import { silentLogger } from '../src/log.js';
-import { type RibPeer, Router } from '../src/speaker/router.js';
 
 const ROUTES = Number(process.env.TERN_BENCH_ROUTES ?? 1_000_000);
 const PEERS = 10;
@@ -39,6 +39,7 @@ function collector(info: PeerInfo): RibPeer & { messages: number; bytes: number 
   };
   const p = {
     info,
+    adjRibIn: new AdjRibIn(),
     exportContext,
     families: [IPV4_UNICAST],
     addPathSend: new Set<number>(),

@@ -41,6 +41,7 @@ import type { RouteRefreshMessage } from '../bgp/messages/route-refresh.js';
 import { endOfRib, endOfRibFamily, type UpdateMessage } from '../bgp/messages/update.js';
 import { AdjRibIn } from '../bgp/rib/adj-rib-in.js';
 import type { ExportContext } from '../bgp/rib/export.js';
+import type { RibPeer, Router } from '../bgp/rib/router.js';
 import type { PeerInfo } from '../bgp/rib/types.js';
 import { type Chunk, slicesFor, type UpdateGroup } from '../bgp/rib/update-group.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
@@ -49,7 +50,6 @@ import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
-import type { RibPeer, Router } from './router.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
@@ -440,7 +440,6 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   private updateReceived(link: Link, update: UpdateMessage): void {
-    this.adjRibIn.apply(update);
     const r = this.ctx.router.receive(this, update);
     const eor = endOfRibFamily(update);
     if (eor !== undefined) this.endOfRibReceived(eor);

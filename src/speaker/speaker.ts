@@ -4,13 +4,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CeaseSubcode } from '../bgp/messages/iana.js';
 import { shutdownNotification } from '../bgp/messages/notification.js';
+import { Router } from '../bgp/rib/router.js';
 import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
 import { ipRouteGet, NextHopResolver } from '../fib-sync/next-hop-resolver.js';
 import type { Logger } from '../log.js';
 import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
-import { Router } from './router.js';
 
 /** Node reports IPv4 peers on a dual-stack socket as ::ffff:a.b.c.d. */
 export function normalizeAddress(address: string | undefined): string {

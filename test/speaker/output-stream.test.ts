@@ -52,7 +52,8 @@ class Watcher {
       return;
     }
     for (const p of m.withdrawn.prefixes) this.routes.delete(formatIpv4Key(p as number));
-    for (const p of m.nlri.prefixes) this.routes.set(formatIpv4Key(p as number), m.attributes.communities?.[0]);
+    for (const p of m.nlri.prefixes)
+      this.routes.set(formatIpv4Key(p as number), m.attributes.communities?.[0]);
     if (this.events[this.events.length - 1] !== 'update') this.events.push('update');
   }
 }
@@ -96,7 +97,12 @@ describe('the output stream of a session', () => {
     await waitFor('Established', () => established(peer));
     await new Promise((r) => setTimeout(r, 200));
     conn.send(
-      encodeMessage({ type: 'route-refresh', afi: Afi.IPV4, safi: Safi.UNICAST, subtype: RouteRefreshSubtype.NORMAL }),
+      encodeMessage({
+        type: 'route-refresh',
+        afi: Afi.IPV4,
+        safi: Safi.UNICAST,
+        subtype: RouteRefreshSubtype.NORMAL,
+      }),
     );
     await new Promise((r) => setTimeout(r, 200));
     conn.socket.resume();
@@ -127,7 +133,8 @@ describe('the output stream of a session', () => {
       worst = Math.max(worst, slowPeer?.queuedBytes ?? 0);
     }
     // the reading member has the last table while the other one still reads nothing
-    const last = (w: Watcher): boolean => w.routes.size === N && [...w.routes.values()].every((c) => c === ROUNDS);
+    const last = (w: Watcher): boolean =>
+      w.routes.size === N && [...w.routes.values()].every((c) => c === ROUNDS);
     await waitFor('the fast member converged', () => last(fast.w), 20_000);
     expect(last(slow.w)).toBe(false);
     expect(worst).toBeLessThanOrEqual(MAX_QUEUED_CHUNK_BYTES);

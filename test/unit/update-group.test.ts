@@ -43,7 +43,8 @@ class View {
       if (m.type !== 'update') throw new Error(`not an UPDATE: ${m.type}`);
       this.messages++;
       for (const p of m.withdrawn.prefixes) this.routes.delete(formatIpv4Key(p as number));
-      for (const p of m.nlri.prefixes) this.routes.set(formatIpv4Key(p as number), m.attributes.nextHop ?? '?');
+      for (const p of m.nlri.prefixes)
+        this.routes.set(formatIpv4Key(p as number), m.attributes.nextHop ?? '?');
     }
   }
   take(chunk: Chunk | undefined, m: MemberIdentity): void {

@@ -1,6 +1,8 @@
-// Adj-RIB-In: the routes one peer announced to us, as received (RFC 4271 3.2), per family. Pure data:
-// `apply` takes a decoded UPDATE and reports what changed. Routes from one UPDATE share one attribute
-// object (the UPDATE's attributes with the next hop of their family filled in, MP_* removed).
+// Adj-RIB-In: the routes one peer announced to us (RFC 4271 3.2), per family. Pure data. In the speaker
+// the Router fills it while it walks an UPDATE once (`set` / `delete`), with the attribute object the
+// Loc-RIB holds (interned, normalised: the next hop of the family, MP_* removed, an eBGP LOCAL_PREF
+// dropped), so a received route is stored once. `apply` takes a whole decoded UPDATE, for tools and
+// tests that keep a table of what a peer sent.
 
 import type { MpReachUnicast, PathAttributes } from '../messages/attributes/types.js';
 import { familyKey, IPV4_UNICAST } from '../messages/iana.js';
@@ -64,6 +66,23 @@ export class AdjRibIn {
 
   clear(): void {
     this.tables.clear();
+  }
+
+  /** The peer announced this route (replacing its earlier one for the prefix and path id). */
+  set(
+    family: number,
+    prefix: number | string,
+    pathId: number | undefined,
+    attributes: RouteAttributes,
+  ): void {
+    const route: AdjRibInRoute =
+      pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes };
+    this.table(family).set(routeKey(prefix, pathId), route);
+  }
+
+  /** The peer withdrew this route; false when it held none. */
+  delete(family: number, prefix: number | string, pathId: number | undefined): boolean {
+    return this.tables.get(family)?.delete(routeKey(prefix, pathId)) ?? false;
   }
 
   private withdraw(family: number, list: PrefixList): number {

@@ -224,6 +224,11 @@ export class AttributeInterner {
     return slot.attrs;
   }
 
+  /** The interned object of a set equal to `attrs` that was interned through this very object. */
+  lookup(attrs: RouteAttributes): RouteAttributes | undefined {
+    return this.byObject.get(attrs)?.attrs;
+  }
+
   /** One more reference to an interned set (an object `intern` returned and still held). */
   retain(attrs: RouteAttributes): void {
     this.slotOf(attrs, 'retain').count++;

@@ -17,6 +17,7 @@
 // gives (test/prop/decision.prop.test.ts checks it). The reason the best won is kept as long as one
 // comparison tells it; otherwise it is worked out when asked for (`entries`, a Change).
 
+import type { RouteAttributes } from './adj-rib-in.js';
 import {
   bestRoute,
   compareDepth,
@@ -341,6 +342,11 @@ export class LocRib {
     slot.keys.push(key);
     this.routeCount++;
     return this.added(family, prefix, table, slot, r);
+  }
+
+  /** The interned set equal to `attrs`, when the Loc-RIB holds one (no reference is taken). */
+  interned(attrs: RouteAttributes): RouteAttributes | undefined {
+    return this.interner.lookup(attrs);
   }
 
   /** Removes the candidate from `peerId` with `pathId` (undefined without ADD-PATH). */

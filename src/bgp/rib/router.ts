@@ -5,25 +5,27 @@
 // in batches, a turn of the event loop at a time, and each member queues the same bytes.
 
 import { performance } from 'node:perf_hooks';
-import type { CodecContext } from '../bgp/messages/context.js';
-import { familyKey, IPV4_UNICAST, IPV6_UNICAST, Origin } from '../bgp/messages/iana.js';
-import type { PrefixList } from '../bgp/messages/nlri.js';
-import { parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
-import { treatAsWithdraw, type UpdateMessage } from '../bgp/messages/update.js';
-import type { RouteAttributes } from '../bgp/rib/adj-rib-in.js';
-import { type DecisionOptions, explainRanking, multipathSet } from '../bgp/rib/decision.js';
-import { type ExportContext, exportRoute } from '../bgp/rib/export.js';
-import { type Change, LocRib } from '../bgp/rib/loc-rib.js';
-import { usableNextHop } from '../bgp/rib/next-hop.js';
-import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../bgp/rib/types.js';
-import { type Chunk, DRAIN_BATCH, UpdateGroup } from '../bgp/rib/update-group.js';
-import type { OriginateRoute } from '../config/types.js';
-import type { Logger } from '../log.js';
-import { isReflectionLoop, type ReflectorConfig } from '../reflector/rules.js';
+import type { OriginateRoute } from '../../config/types.js';
+import type { Logger } from '../../log.js';
+import { isReflectionLoop, type ReflectorConfig } from '../../reflector/rules.js';
+import type { CodecContext } from '../messages/context.js';
+import { familyKey, IPV4_UNICAST, IPV6_UNICAST, Origin } from '../messages/iana.js';
+import type { PrefixList } from '../messages/nlri.js';
+import { parseIpv4Prefix, parseIpv6Prefix } from '../messages/prefix.js';
+import { treatAsWithdraw, type UpdateMessage } from '../messages/update.js';
+import type { AdjRibIn, RouteAttributes } from './adj-rib-in.js';
+import { type DecisionOptions, explainRanking, multipathSet } from './decision.js';
+import { type ExportContext, exportRoute } from './export.js';
+import { type Change, LocRib } from './loc-rib.js';
+import { usableNextHop } from './next-hop.js';
+import { LOCAL_PEER_ID, type PeerInfo, type Route } from './types.js';
+import { type Chunk, DRAIN_BATCH, UpdateGroup } from './update-group.js';
 
 /** What the Router needs from an established peer. */
 export interface RibPeer {
   readonly info: PeerInfo;
+  /** What the peer announced: filled by `receive` with the Loc-RIB's attribute objects. */
+  readonly adjRibIn: AdjRibIn;
   readonly exportContext: ExportContext;
   /** Negotiated families (familyKey). */
   readonly families: readonly number[];
@@ -324,8 +326,12 @@ export class Router {
     return out;
   }
 
-  /** One UPDATE from an established peer. */
+  /**
+   * One UPDATE from an established peer, walked once: each route goes into the Loc-RIB and the peer's
+   * Adj-RIB-In, which share the attribute object.
+   */
   receive(p: RibPeer, update: UpdateMessage): ReceiveResult {
+    const rib = p.adjRibIn;
     const changes: Change[] = [];
     const touched: Touched[] = [];
     // per-prefix bookkeeping only when some peer receives every path (ADD-PATH): not on the hot path
@@ -336,6 +342,7 @@ export class Router {
       const ids = list.pathIds;
       for (let i = 0; i < list.prefixes.length; i++) {
         withdrawn++;
+        rib.delete(family, list.prefixes[i]!, ids?.[i]);
         const c = this.locRib.withdraw(family, list.prefixes[i]!, id, ids?.[i]);
         if (c) changes.push(c);
         if (track) touched.push({ family, prefix: list.prefixes[i]! });
@@ -356,15 +363,21 @@ export class Router {
         rejected += list.prefixes.length;
         this.log.debug({ peer: id, reason, routes: list.prefixes.length }, 'routes rejected on import');
         withdraw(family, list);
+        // received all the same: the Adj-RIB-In holds what the peer sent (RFC 4271 3.2)
+        for (let i = 0; i < list.prefixes.length; i++)
+          rib.set(family, list.prefixes[i]!, list.pathIds?.[i], attrs);
         return;
       }
       const ids = list.pathIds;
+      let stored: RouteAttributes | undefined;
       for (let i = 0; i < list.prefixes.length; i++) {
         announced++;
         const route: Route = ids
           ? { family, prefix: list.prefixes[i]!, pathId: ids[i]!, peer: p.info, attributes: attrs }
           : { family, prefix: list.prefixes[i]!, peer: p.info, attributes: attrs };
         const c = this.locRib.update(route);
+        stored ??= this.locRib.interned(attrs) ?? attrs;
+        rib.set(family, route.prefix, ids?.[i], stored);
         if (c) changes.push(c);
         if (track) touched.push({ family, prefix: route.prefix });
       }
