@@ -50,6 +50,7 @@ import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
+import { catchUpBudget } from './turn-budget.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
@@ -763,7 +764,16 @@ export class Peer implements LinkOwner, RibPeer {
         case 'sync': {
           const group = this.group;
           if (!group) break;
-          const { bytes, messages } = group.syncFor(this.info, item.since, item.full, item.previous);
+          if (!catchUpBudget.available) {
+            // this turn's share of encoding is spent: the catch-up waits for the next one
+            i--;
+            ok = false;
+            this.flushLater();
+            break;
+          }
+          const { bytes, messages } = catchUpBudget.spend(() =>
+            group.syncFor(this.info, item.since, item.full, item.previous),
+          );
           this.lastSeq = group.seq;
           this.syncing = this.output.slice(i).some((x) => x.kind === 'sync');
           this.sent.update += messages;
@@ -773,7 +783,19 @@ export class Peer implements LinkOwner, RibPeer {
       }
     }
     this.output.splice(0, i);
-    if (this.output.length > 0) link.whenWritable(() => this.flush());
+    if (this.output.length > 0 && !this.flushBooked) link.whenWritable(() => this.flush());
+  }
+
+  private flushBooked = false;
+
+  /** Flushes on the next turn (the catch-up budget of this one is spent). */
+  private flushLater(): void {
+    if (this.flushBooked) return;
+    this.flushBooked = true;
+    setImmediate(() => {
+      this.flushBooked = false;
+      this.flush();
+    });
   }
 
   /** The next hops for our routes changed (reload): export everything again. */

@@ -68,15 +68,20 @@ export function appendAnnouncements(
   attrs: PathAttributes,
   prefixes: PrefixList,
   ctx: CodecContext = DEFAULT_CONTEXT,
+  /** `attributeBytes(attrs, ctx)`, when the caller keeps them. */
+  encoded?: Uint8Array,
 ): number {
   const max = maxMessageLength(ctx);
   const n = prefixes.prefixes.length;
   if (n === 0) return 0;
   const addPath = hasAddPath(ctx, prefixes.afi, Safi.UNICAST);
-  const aw = attrScratch;
-  aw.pos = 0;
-  encodeAttributes(attrs, aw, ctx, { skipMp: true });
-  const attrBytes = aw.bytes.subarray(0, aw.pos);
+  let attrBytes = encoded;
+  if (attrBytes === undefined) {
+    const aw = attrScratch;
+    aw.pos = 0;
+    encodeAttributes(attrs, aw, ctx, { skipMp: true });
+    attrBytes = aw.bytes.subarray(0, aw.pos);
+  }
   const template = attrs.mpReach;
   let count = 0;
 
@@ -117,6 +122,17 @@ export function appendAnnouncements(
     i = to;
   }
   return count;
+}
+
+/**
+ * The path attributes of `attrs` as appendAnnouncements writes them (all but MP_REACH_NLRI, which is
+ * written per message): encode once, pack many times.
+ */
+export function attributeBytes(attrs: PathAttributes, ctx: CodecContext = DEFAULT_CONTEXT): Uint8Array {
+  const aw = attrScratch;
+  aw.pos = 0;
+  encodeAttributes(attrs, aw, ctx, { skipMp: true });
+  return aw.slice();
 }
 
 /** The messages of `bytes` (whole BGP messages back to back) as separate copies. */

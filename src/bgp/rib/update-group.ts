@@ -23,7 +23,7 @@ import type { PathAttributes } from '../messages/attributes/types.js';
 import { type CodecContext, hasAddPath, maxMessageLength } from '../messages/context.js';
 import { Afi, Safi } from '../messages/iana.js';
 import type { PrefixList } from '../messages/nlri.js';
-import { appendAnnouncements, appendWithdrawals } from '../messages/update-packer.js';
+import { appendAnnouncements, appendWithdrawals, attributeBytes } from '../messages/update-packer.js';
 import { ByteWriter } from '../messages/writer.js';
 import type { RouteAttributes } from './adj-rib-in.js';
 
@@ -199,11 +199,34 @@ export class UpdateGroup {
   private readonly byOriginator = new Map<string, number>();
   private readonly byBoth = new Map<string, number>();
 
+  /** The wire form of each attribute set, per family, encoded once (new sessions get it many times). */
+  private readonly wire = new WeakMap<
+    RouteAttributes,
+    Map<number, { attrs: PathAttributes; bytes: Uint8Array }>
+  >();
+
   constructor(
     /** Everything that makes the export result and the encoding the same for its members. */
     readonly key: string,
     readonly ctx: CodecContext,
   ) {}
+
+  /** Appends the announcements of `entries` with `a` (encoded attributes cached per object). */
+  private announce(w: ByteWriter, family: number, a: RouteAttributes, entries: readonly Entry[]): number {
+    let byFamily = this.wire.get(a);
+    if (!byFamily) {
+      byFamily = new Map();
+      this.wire.set(a, byFamily);
+    }
+    let form = byFamily.get(family);
+    if (!form) {
+      const attrs = wireAttributes(family, a);
+      form = { attrs, bytes: attributeBytes(attrs, this.ctx) };
+      byFamily.set(family, form);
+    }
+    const addPath = hasAddPath(this.ctx, family >> 8, family & 255);
+    return appendAnnouncements(w, form.attrs, prefixList(family, entries, addPath), this.ctx, form.bytes);
+  }
 
   get pendingCount(): number {
     return this.pendingSize;
@@ -364,12 +387,10 @@ export class UpdateGroup {
     const out = new ChunkWriter(64 * 1024);
     const addPathOf = (family: number): boolean => hasAddPath(ctx, family >> 8, family & 255);
     for (const [family, b] of batches) {
-      const addPath = addPathOf(family);
       for (const [attrs, bySource] of b.announce) {
-        const wire = wireAttributes(family, attrs);
         for (const [source, entries] of bySource) {
           out.run({ source, originatorId: attrs.originatorId }, (w) =>
-            appendAnnouncements(w, wire, prefixList(family, entries, addPath), ctx),
+            this.announce(w, family, attrs, entries),
           );
         }
       }
@@ -446,10 +467,7 @@ export class UpdateGroup {
         if (UpdateGroup.isFor(h, m) && (here === undefined || !UpdateGroup.isFor(here, m))) withdraw.push(h);
       }
       const addPath = hasAddPath(ctx, family >> 8, family & 255);
-      for (const [a, entries] of announce) {
-        const wire = wireAttributes(family, a);
-        w.run(NOBODY, (bw) => appendAnnouncements(bw, wire, prefixList(family, entries, addPath), ctx));
-      }
+      for (const [a, entries] of announce) w.run(NOBODY, (bw) => this.announce(bw, family, a, entries));
       if (withdraw.length > 0)
         w.run(NOBODY, (bw) => appendWithdrawals(bw, prefixList(family, withdraw, addPath), ctx));
     }
