@@ -556,7 +556,10 @@ describe('Established', () => {
     );
     const bad = ev('MessageError', { error: new OpenMessageError(4, 'parameter 1') });
     expect(from('Established', bad).actions).toEqual(
-      failing(notification(5, 3), `${reason}unexpected MessageError in Established`),
+      failing(
+        notification(5, 3),
+        `${reason}unexpected OPEN in Established (and it is malformed: OPEN Message Error / Unsupported Optional Parameter: parameter 1)`,
+      ),
     );
   });
 

@@ -291,9 +291,19 @@ function namesUnexpectedMessage(state: FsmState, code: number): boolean {
   return code === ErrorCode.UPDATE_MESSAGE || code === ErrorCode.ROUTE_REFRESH;
 }
 
+/** The message a decoding error is about, by its NOTIFICATION error code. */
+const MESSAGE_OF_ERROR: Readonly<Record<number, string>> = {
+  [ErrorCode.OPEN_MESSAGE]: 'OPEN',
+  [ErrorCode.UPDATE_MESSAGE]: 'UPDATE',
+  [ErrorCode.ROUTE_REFRESH]: 'ROUTE-REFRESH',
+};
+
 /** An event the state has no use for: drop the connection (Connect, Active) or FSM error (RFC 6608). */
 function unexpected(s: FsmSession, event: FsmEvent, config: FsmConfig): Transition {
-  const what = `unexpected ${event.type} in ${s.state}`;
+  const what =
+    event.type === 'MessageError'
+      ? `unexpected ${MESSAGE_OF_ERROR[event.error.code] ?? 'message'} in ${s.state} (and it is malformed: ${event.error.message})`
+      : `unexpected ${event.type} in ${s.state}`;
   const subcode = UNEXPECTED_MESSAGE_SUBCODE[s.state];
   if (subcode === undefined) return toIdle(s, event, config, 'failure', what);
   return fail(
