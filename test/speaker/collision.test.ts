@@ -3,40 +3,21 @@
 // and checks that tern keeps the connection the BGP identifiers choose and closes the other with
 // Cease / Connection Collision Resolution (6/7).
 
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Framer } from '../../src/bgp/messages/framer.js';
 import { IPV4_UNICAST } from '../../src/bgp/messages/iana.js';
-import { type BgpMessage, decodeMessage, encodeMessage } from '../../src/bgp/messages/message.js';
+import { encodeMessage } from '../../src/bgp/messages/message.js';
 import { makeOpen } from '../../src/bgp/messages/open.js';
 import { parseIpv4Prefix } from '../../src/bgp/messages/prefix.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Speaker } from '../../src/speaker/speaker.js';
+import { type Conn, track } from '../helpers/raw-conn.js';
 import { waitFor } from '../helpers/speakers.js';
 
 const TERN = '127.0.0.1';
 const PEER = '127.0.0.2';
 const TERN_ID = '10.0.0.50';
-
-interface Conn {
-  readonly socket: Socket;
-  readonly received: BgpMessage[];
-  closed: boolean;
-}
-
-function track(socket: Socket): Conn {
-  const c: Conn = { socket, received: [], closed: false };
-  const framer = new Framer();
-  socket.on('data', (chunk: Buffer) => {
-    for (const m of framer.push(chunk)) c.received.push(decodeMessage(m));
-  });
-  socket.on('close', () => {
-    c.closed = true;
-  });
-  socket.on('error', () => {});
-  return c;
-}
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -2,40 +2,18 @@
 // a second connection reset while the session is Established (it crashed the daemon once), RFC 8654
 // extended messages after negotiation, and a silent connection that must not lock the real peer out.
 
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Framer } from '../../src/bgp/messages/framer.js';
-import { type BgpMessage, decodeMessage, encodeMessage } from '../../src/bgp/messages/message.js';
+import { encodeMessage } from '../../src/bgp/messages/message.js';
 import { makeOpen } from '../../src/bgp/messages/open.js';
 import { parseIpv4Prefix } from '../../src/bgp/messages/prefix.js';
+import { type Conn, dial as dialFrom } from '../helpers/raw-conn.js';
 import { useSpeakers, waitFor } from '../helpers/speakers.js';
 
 const TERN = '127.0.0.1';
 const PEER = '127.0.0.3';
 
-interface Conn {
-  readonly socket: Socket;
-  readonly received: BgpMessage[];
-  closed: boolean;
-}
-
 function dial(port: number): Conn {
-  // half-open allowed: like a raw peer, we do not answer tern's FIN with ours, so tern's socket is
-  // still open (and reading) when our RST comes
-  const socket = connect({ host: TERN, port, localAddress: PEER, allowHalfOpen: true });
-  const c: Conn = { socket, received: [], closed: false };
-  const framer = new Framer({ extendedMessage: true });
-  socket.on('data', (chunk: Buffer) => {
-    for (const m of framer.push(chunk)) c.received.push(decodeMessage(m));
-  });
-  socket.on('end', () => {
-    c.closed = true; // tern closed its side
-  });
-  socket.on('close', () => {
-    c.closed = true;
-  });
-  socket.on('error', () => {});
-  return c;
+  return dialFrom(TERN, port, PEER);
 }
 
 function open(extended: boolean): Uint8Array {
