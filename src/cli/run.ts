@@ -6,6 +6,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { TernConfig } from '../config/types.js';
+import { type BirdConfigure, birdServers, type ReloadOutcome } from '../control/bird/index.js';
 import { EventLoopMonitor } from '../control/event-loop.js';
 import { ControlServer } from '../control/server.js';
 import { controlHandler } from '../control/views.js';
@@ -40,52 +41,86 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     log,
     config.control.group === undefined ? {} : { group: config.control.group },
   );
+  let reloading: Promise<unknown> = Promise.resolve();
+  let reloadsPending = 0;
+  let configuredAt = Date.now();
+  const reload = (why: string): Promise<ReloadOutcome> => {
+    reloadsPending++;
+    const step = reloading.then(async (): Promise<ReloadOutcome> => {
+      let next: TernConfig;
+      try {
+        next = loadConfig(opts.config);
+      } catch (e) {
+        // a broken config never takes the running one down
+        const error = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
+        log.error({ why, error }, 'reload refused: config invalid, keeping the running one');
+        return { ok: false, error };
+      }
+      log.info({ why }, 'reloading configuration');
+      const [c, was] = [next.control, speaker.config.control];
+      if (
+        c.socket !== was.socket ||
+        c.group !== was.group ||
+        c.birdSocket !== was.birdSocket ||
+        c.bird6Socket !== was.bird6Socket
+      ) {
+        log.warn(
+          'control.socket, group, birdSocket and bird6Socket changes need a restart; keeping the old sockets',
+        );
+      }
+      await speaker.reload(next);
+      configuredAt = Date.now();
+      return { ok: true };
+    });
+    const done = step.finally(() => {
+      reloadsPending--;
+    });
+    reloading = done;
+    return done;
+  };
+  // the BIRD-compatible sockets (control.birdSocket, bird6Socket): `configure` on them is a reload
+  const configure: BirdConfigure = {
+    file: opts.config,
+    reload: () => reload('configure (BIRD socket)'),
+    check: () => {
+      try {
+        loadConfig(opts.config);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+    },
+    busy: () => reloadsPending > 0,
+  };
+  const birds = birdServers(config, speaker, log, {
+    version: ternVersion(),
+    configure,
+    configuredAt: () => configuredAt,
+  });
+  const stopBirds = (): Promise<unknown> => Promise.all(birds.map((b) => b.stop()));
   try {
-    // the control socket first: a second tern on the same socket stops here, before it binds port 179
+    // the control sockets first: a second tern on the same socket stops here, before it binds port 179
     await control.start();
+    for (const b of birds) await b.start();
     await speaker.start();
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.fatal({ err: message }, 'cannot start');
     process.stderr.write(`tern run: cannot start: ${message}\n`);
     await control.stop(); // removes the socket only if this tern made it
+    await stopBirds();
     await speaker.stop('tern failed to start');
     eventLoop.stop();
     return 1;
   }
 
-  let reloading = Promise.resolve();
-  const reload = (why: string): void => {
-    reloading = reloading.then(async () => {
-      let next: TernConfig;
-      try {
-        next = loadConfig(opts.config);
-      } catch (e) {
-        // a broken config never takes the running one down
-        log.error(
-          { why, error: e instanceof ConfigError || e instanceof Error ? e.message : String(e) },
-          'reload refused: config invalid, keeping the running one',
-        );
-        return;
-      }
-      log.info({ why }, 'reloading configuration');
-      if (
-        next.control.socket !== speaker.config.control.socket ||
-        next.control.group !== speaker.config.control.group
-      ) {
-        log.warn('control.socket and control.group changes need a restart; keeping the old socket');
-      }
-      await speaker.reload(next);
-    });
-  };
-
   const watchSeconds = opts.watch ?? 2;
   if (watchSeconds > 0) {
     watchFile(opts.config, { interval: watchSeconds * 1000, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) reload('config file changed');
+      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload('config file changed');
     });
   }
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -97,6 +132,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       void reloading
         .then(() => speaker.stop())
         .then(() => control.stop())
+        .then(stopBirds)
         .then(() => {
           eventLoop.stop();
           resolve(0);
@@ -113,6 +149,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       void reloading
         .then(() => speaker.stopGraceful())
         .then(() => control.stop())
+        .then(stopBirds)
         .then(() => {
           eventLoop.stop();
           resolve(0);

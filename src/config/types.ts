@@ -12,6 +12,8 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export const FAMILY_NAMES: readonly FamilyName[] = ['ipv4-unicast', 'ipv6-unicast'];
 export const ADD_PATH_MODES: readonly AddPathMode[] = ['off', 'receive', 'send', 'both'];
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+export type Encapsulation = 'none' | 'ipip' | 'vxlan';
+export const ENCAPSULATIONS: readonly Encapsulation[] = ['none', 'ipip', 'vxlan'];
 
 /** A prefix tern announces. */
 export interface OriginateRoute {
@@ -22,6 +24,45 @@ export interface OriginateRoute {
   readonly communities: readonly number[];
   readonly localPref?: number;
   readonly med?: number;
+}
+
+/** A Calico IP pool: where pod addresses come from, and how traffic to them crosses between nodes. */
+export interface PoolConfig {
+  /** Canonical prefix text. */
+  readonly cidr: string;
+  readonly family: FamilyName;
+  /** `ipip`: routes to other nodes' blocks go `via <node> dev tunl0 onlink`; `vxlan`: Felix owns them. */
+  readonly encapsulation: Encapsulation;
+  /** Calico's CrossSubnet mode: encapsulate only towards nodes outside this node's subnet. */
+  readonly crossSubnet: boolean;
+  /** Prefix length of the pool's IPAM blocks (Calico default 26 for IPv4, 122 for IPv6). */
+  readonly blockSize: number;
+  /** Calico's `disableBGPExport`: nothing inside the pool is learned from the kernel or announced. */
+  readonly disableBgpExport: boolean;
+}
+
+/** What tern learns from the kernel (kernel -> BGP); only inside `pools`. */
+export interface KernelLearnConfig {
+  /** Blackhole/unreachable/prohibit routes (IPAM blocks, any protocol). */
+  readonly blocks: boolean;
+  /** /32 and /128 routes to `interfaces` (pods), unless inside a local block. */
+  readonly hostRoutes: boolean;
+  /** Interface name patterns (`*`, `?`), default `cali*`. */
+  readonly interfaces: readonly string[];
+}
+
+/** Kernel sync: the routing table tern follows, learns from and writes to. */
+export interface KernelConfig {
+  /** Kernel table number (254: main). */
+  readonly table: number;
+  /** Seconds between full reads of the table, the safety net behind `ip monitor` (0: never). */
+  readonly scanTime: number;
+  /** null: learn nothing. */
+  readonly learn: KernelLearnConfig | null;
+  /** Whether tern writes routes (BGP -> kernel). */
+  readonly write: boolean;
+  /** The protocol number of the routes tern writes (RTPROT_*; 12 = `bird`, as Calico's BIRD). */
+  readonly protocol: number;
 }
 
 export interface GracefulRestartConfig {
@@ -77,8 +118,17 @@ export interface TernConfig {
   readonly asn: number;
   /** null: do not listen (outgoing connections only). */
   readonly listen: { readonly address: string; readonly port: number } | null;
-  /** The control socket (`tern show`): its path and, when given, the group that owns it (name or gid). */
-  readonly control: { readonly socket: string; readonly group?: string | number };
+  /**
+   * The control socket (`tern show`): its path and, when given, the group that owns it (name or gid);
+   * optionally BIRD-compatible sockets (`birdc`, calicoctl, Calico's health checks) for the IPv4 peers
+   * and routes (`birdSocket`, BIRD's bird.ctl) and the IPv6 ones (`bird6Socket`, bird6.ctl).
+   */
+  readonly control: {
+    readonly socket: string;
+    readonly group?: string | number;
+    readonly birdSocket?: string;
+    readonly bird6Socket?: string;
+  };
   readonly log: { readonly level: LogLevel };
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
@@ -95,6 +145,9 @@ export interface TernConfig {
   readonly nextHopResolution: 'kernel' | 'none';
   /** RFC 4456: set when tern reflects routes between its iBGP peers (clients marked rrClient). */
   readonly reflector: { readonly clusterId: string } | null;
+  /** Calico IP pools: the learning rules and (later) the encapsulation of written routes follow them. */
+  readonly pools: readonly PoolConfig[];
+  readonly kernel: KernelConfig;
   readonly peers: readonly PeerConfig[];
 }
 
@@ -111,6 +164,13 @@ export const DEFAULTS = {
   gracefulRestart: { enabled: true, restartTime: 120 } as GracefulRestartConfig,
   controlSocket: '/var/run/tern/tern.ctl',
   logLevel: 'info' as LogLevel,
+  kernel: {
+    table: 254,
+    scanTime: 30,
+    learn: { blocks: true, hostRoutes: true, interfaces: ['cali*'] },
+    write: false,
+    protocol: 12,
+  } as KernelConfig,
 } as const;
 
 /**

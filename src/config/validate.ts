@@ -16,18 +16,23 @@ import {
   parseIpv6,
   parseIpv6Prefix,
 } from '../bgp/messages/prefix.js';
+import { prefixCovers } from '../kernel/address.js';
 import {
   ADD_PATH_MODES,
   type AddPathMode,
   DEFAULTS,
+  ENCAPSULATIONS,
   FAMILY_NAMES,
   type FamilyName,
   type GracefulRestartConfig,
+  type KernelConfig,
+  type KernelLearnConfig,
   LOG_LEVELS,
   type LogLevel,
   NEXT_HOP_MODES,
   type OriginateRoute,
   type PeerConfig,
+  type PoolConfig,
   peerKey,
   type TernConfig,
 } from './types.js';
@@ -69,6 +74,8 @@ const TOP_KEYS = [
   'multipath',
   'nextHopResolution',
   'reflector',
+  'pools',
+  'kernel',
   'control',
   'log',
   'peers',
@@ -127,7 +134,20 @@ const ALIASES: Readonly<Record<string, string>> = {
   afisafi: 'families',
   localpreference: 'localPref',
   multiexitdisc: 'med',
+  ippools: 'pools',
+  ippool: 'pools',
+  ipipmode: 'encapsulation',
+  vxlanmode: 'encapsulation',
+  encap: 'encapsulation',
+  scan: 'scanTime',
+  proto: 'protocol',
+  krtproto: 'protocol',
 };
+const POOL_KEYS = ['cidr', 'encapsulation', 'crossSubnet', 'blockSize', 'disableBgpExport'] as const;
+const KERNEL_KEYS = ['table', 'scanTime', 'learn', 'write', 'protocol'] as const;
+const LEARN_KEYS = ['blocks', 'hostRoutes', 'interfaces'] as const;
+/** An interface name (IFNAMSIZ: at most 15 bytes) with `*` and `?` wildcards. */
+const INTERFACE_PATTERN = /^[A-Za-z0-9_.@:+*?-]{1,15}$/;
 
 /** RFC 1997, RFC 3765, RFC 7999, RFC 8326 well-known communities by the names used in config. */
 export const WELL_KNOWN_COMMUNITIES: Readonly<Record<string, number>> = {
@@ -189,6 +209,8 @@ const UNUSABLE: TernConfig = {
   multipath: true,
   nextHopResolution: 'kernel',
   reflector: null,
+  pools: [],
+  kernel: DEFAULTS.kernel,
   peers: [],
 };
 
@@ -403,6 +425,8 @@ class Validator {
     const originate = this.originate(o.originate, enabled);
     this.nextHopWarnings(peers, originate, nextHop);
     const reflector = this.reflector(o.reflector, routerId);
+    const pools = this.pools(o.pools);
+    const kernel = this.kernel(o.kernel, pools);
     const multipath = has(o, 'multipath') ? (this.boolean('multipath', o.multipath) ?? true) : true;
     const nextHopResolution = has(o, 'nextHopResolution')
       ? (this.choice('nextHopResolution', o.nextHopResolution, ['kernel', 'none'] as const) ?? 'kernel')
@@ -430,6 +454,8 @@ class Validator {
       multipath,
       nextHopResolution,
       reflector,
+      pools,
+      kernel,
       peers,
     };
   }
@@ -600,13 +626,35 @@ class Validator {
   control(v: unknown): TernConfig['control'] {
     const dflt = { socket: DEFAULTS.controlSocket };
     if (v === undefined) return dflt;
-    const o = this.mapping('control', v, 'a mapping {socket, group}', ['socket', 'group']);
+    const o = this.mapping('control', v, 'a mapping {socket, group, birdSocket, bird6Socket}', [
+      'socket',
+      'group',
+      'birdSocket',
+      'bird6Socket',
+    ]);
     if (!o) return dflt;
     const socket = has(o, 'socket')
       ? (this.socketPath('control.socket', o.socket) ?? dflt.socket)
       : dflt.socket;
     const group = has(o, 'group') ? this.group('control.group', o.group) : undefined;
-    return group === undefined ? { socket } : { socket, group };
+    const out: { socket: string; group?: string | number; birdSocket?: string; bird6Socket?: string } = {
+      socket,
+    };
+    if (group !== undefined) out.group = group;
+    const taken = new Map([[socket, 'control.socket']]);
+    for (const field of ['birdSocket', 'bird6Socket'] as const) {
+      if (!has(o, field)) continue;
+      const path = `control.${field}`;
+      const p = this.socketPath(path, o[field]);
+      if (p === undefined) continue;
+      const other = taken.get(p);
+      if (other !== undefined) this.expected(path, `a path other than ${other}'s`, p);
+      else {
+        taken.set(p, path);
+        out[field] = p;
+      }
+    }
+    return out;
   }
 
   socketPath(path: string, s: unknown): string | undefined {
@@ -814,6 +862,184 @@ class Validator {
     return peer;
   }
 
+  // ---- IP pools and kernel sync ----
+
+  pools(v: unknown): PoolConfig[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+      this.expected('pools', 'a list of IP pools ({cidr, encapsulation, ...})', v);
+      return [];
+    }
+    const out: { pool: PoolConfig; at: number }[] = [];
+    v.forEach((item, i) => {
+      const pool = this.pool(`pools[${i}]`, item);
+      if (!pool) return;
+      const cover = (a: PoolConfig, b: PoolConfig): boolean =>
+        prefixCovers(
+          { family: a.family, prefix: a.cidr, length: ipLength(a.cidr) },
+          { family: b.family, prefix: b.cidr, length: ipLength(b.cidr) },
+        );
+      const other = out.find((o) => cover(o.pool, pool) || cover(pool, o.pool));
+      if (other !== undefined) {
+        this.error(
+          `pools[${i}].cidr`,
+          `${pool.cidr} overlaps pools[${other.at}] (${other.pool.cidr}); IP pools must not overlap`,
+        );
+        return;
+      }
+      out.push({ pool, at: i });
+    });
+    return out.map((o) => o.pool);
+  }
+
+  pool(path: string, item: unknown): PoolConfig | undefined {
+    const o = this.mapping(
+      path,
+      item,
+      'a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport}',
+      POOL_KEYS,
+    );
+    if (!o) return undefined;
+    const p = (k: string): string => at(path, k);
+    let cidr: PrefixText | undefined;
+    if (!has(o, 'cidr')) this.missing(p('cidr'), 'an IPv4 or IPv6 prefix (address/length)');
+    else cidr = this.prefixText(p('cidr'), o.cidr);
+    const encapsulation = has(o, 'encapsulation')
+      ? this.choice(p('encapsulation'), o.encapsulation, ENCAPSULATIONS)
+      : 'none';
+    const crossSubnet = has(o, 'crossSubnet') ? this.boolean(p('crossSubnet'), o.crossSubnet) : false;
+    const disableBgpExport = has(o, 'disableBgpExport')
+      ? this.boolean(p('disableBgpExport'), o.disableBgpExport)
+      : false;
+    if (!cidr || encapsulation === undefined || crossSubnet === undefined || disableBgpExport === undefined) {
+      return undefined;
+    }
+    const v6 = cidr.family === 'ipv6-unicast';
+    const length = (v6 ? 128 : 32) - cidr.hostLength;
+    if (v6 && encapsulation === 'ipip') {
+      this.expected(
+        p('encapsulation'),
+        'none or vxlan for an IPv6 pool',
+        o.encapsulation,
+        '(IP-in-IP carries IPv4 only)',
+      );
+      return undefined;
+    }
+    if (crossSubnet && encapsulation === 'none') {
+      this.error(
+        p('crossSubnet'),
+        'crossSubnet needs encapsulation ipip or vxlan (there is nothing to leave out)',
+      );
+      return undefined;
+    }
+    let blockSize = v6 ? 122 : 26;
+    if (has(o, 'blockSize')) {
+      const lo = Math.max(length, v6 ? 116 : 20);
+      const hi = v6 ? 128 : 32;
+      const b = this.integer(
+        p('blockSize'),
+        o.blockSize,
+        lo,
+        hi,
+        `an integer ${lo}..${hi} (a prefix length: ${v6 ? '116..128' : '20..32'} as Calico allows, and at least the pool's /${length})`,
+      );
+      if (b === undefined) return undefined;
+      blockSize = b;
+    } else if (blockSize < length) blockSize = length;
+    return {
+      cidr: cidr.canonical,
+      family: cidr.family,
+      encapsulation,
+      crossSubnet,
+      blockSize,
+      disableBgpExport,
+    };
+  }
+
+  kernel(v: unknown, pools: readonly PoolConfig[]): KernelConfig {
+    const dflt = DEFAULTS.kernel;
+    if (v === undefined) return dflt;
+    const o = this.mapping('kernel', v, 'a mapping {table, scanTime, learn, write, protocol}', KERNEL_KEYS);
+    if (!o) return dflt;
+    let table = dflt.table;
+    if (has(o, 'table')) {
+      const t = o.table;
+      if (t === 'main') table = 254;
+      else if (typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= UINT32_MAX && t !== 255)
+        table = t;
+      else this.expected('kernel.table', `main or a table number 1..${UINT32_MAX} other than 255 (local)`, t);
+    }
+    const scanTime = has(o, 'scanTime')
+      ? (this.integer('kernel.scanTime', o.scanTime, 0, 86400, 'an integer 0..86400 (seconds; 0: never)') ??
+        dflt.scanTime)
+      : dflt.scanTime;
+    const learn = has(o, 'learn') ? this.learn('kernel.learn', o.learn) : dflt.learn;
+    const write = has(o, 'write') ? (this.boolean('kernel.write', o.write) ?? dflt.write) : dflt.write;
+    let protocol = dflt.protocol;
+    if (has(o, 'protocol')) {
+      const n = o.protocol;
+      const what = 'a protocol number 5..255 other than 80';
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 4) {
+        this.expected(
+          'kernel.protocol',
+          what,
+          n,
+          "(0..4 are the kernel's, iproute2's and the administrator's: unspec, redirect, kernel, boot, static)",
+        );
+      } else if (n === 80) {
+        this.expected(
+          'kernel.protocol',
+          what,
+          n,
+          "(Felix's: tern would take Felix's routes for its own stale ones and delete them)",
+        );
+      } else protocol = this.integer('kernel.protocol', n, 5, 255, what) ?? protocol;
+    }
+    if (learn !== null && pools.length === 0) {
+      this.warnings.push({
+        path: 'kernel.learn',
+        message:
+          'no pools are configured: nothing is learned from the kernel (learning is limited to IP pools)',
+      });
+    }
+    return { table, scanTime, learn, write, protocol };
+  }
+
+  learn(path: string, v: unknown): KernelLearnConfig | null {
+    const dflt = DEFAULTS.kernel.learn;
+    if (v === false) return null;
+    if (v === true) return dflt;
+    const o = this.mapping(path, v, 'true, false or a mapping {blocks, hostRoutes, interfaces}', LEARN_KEYS);
+    if (!o || dflt === null) return dflt;
+    const blocks = has(o, 'blocks')
+      ? (this.boolean(at(path, 'blocks'), o.blocks) ?? dflt.blocks)
+      : dflt.blocks;
+    const hostRoutes = has(o, 'hostRoutes')
+      ? (this.boolean(at(path, 'hostRoutes'), o.hostRoutes) ?? dflt.hostRoutes)
+      : dflt.hostRoutes;
+    let interfaces = dflt.interfaces;
+    if (has(o, 'interfaces')) {
+      const list = o.interfaces;
+      const what = 'a non-empty list of interface names or patterns (cali*, tap?)';
+      if (!Array.isArray(list) || list.length === 0) this.expected(at(path, 'interfaces'), what, list);
+      else {
+        const ok: string[] = [];
+        list.forEach((item, i) => {
+          if (typeof item === 'string' && INTERFACE_PATTERN.test(item)) ok.push(item);
+          else {
+            this.expected(
+              `${path}.interfaces[${i}]`,
+              'an interface name or pattern of at most 15 characters (letters, digits, _ . @ : + - and the wildcards * ?)',
+              item,
+            );
+          }
+        });
+        if (ok.length === list.length) interfaces = ok;
+      }
+    }
+    return { blocks, hostRoutes, interfaces };
+  }
+
   // ---- originated routes ----
 
   originate(v: unknown, enabled: ReadonlySet<FamilyName>): OriginateRoute[] {
@@ -866,6 +1092,18 @@ class Validator {
   }
 
   prefix(path: string, v: unknown, enabled: ReadonlySet<FamilyName>): OriginateRoute | undefined {
+    const p = this.prefixText(path, v);
+    if (!p) return undefined;
+    if (!enabled.has(p.family)) {
+      const on = [...enabled].join(', ') || 'none';
+      this.expected(path, `a prefix of an enabled family (${on})`, v, `(${p.family})`);
+      return undefined;
+    }
+    return { prefix: p.canonical, family: p.family, communities: [] };
+  }
+
+  /** A prefix with a length and no host bits set, or undefined after saying what is wrong. */
+  prefixText(path: string, v: unknown): PrefixText | undefined {
     const what = 'an IPv4 or IPv6 prefix (address/length)';
     const p = typeof v === 'string' && v.includes('/') ? readPrefix(v) : undefined;
     if (!p) {
@@ -887,12 +1125,7 @@ class Validator {
       );
       return undefined;
     }
-    if (!enabled.has(p.family)) {
-      const on = [...enabled].join(', ') || 'none';
-      this.expected(path, `a prefix of an enabled family (${on})`, v, `(${p.family})`);
-      return undefined;
-    }
-    return { prefix: p.canonical, family: p.family, communities: [] };
+    return p;
   }
 
   communities(path: string, v: unknown): number[] | undefined {
@@ -967,6 +1200,10 @@ interface PrefixText {
   readonly hostLength: number;
   /** The host bits that are set, as an address ("0.0.0.5", "::1"); absent when none are. */
   readonly hostBits?: string;
+}
+
+function ipLength(cidr: string): number {
+  return Number(cidr.slice(cidr.indexOf('/') + 1));
 }
 
 /** "10.244.1.0/26" or "fd00::/122", host bits allowed (and reported); undefined when not a prefix. */

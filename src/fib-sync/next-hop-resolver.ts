@@ -1,10 +1,17 @@
 // Next-hop resolution through the kernel's routing table (BIRD's `gateway recursive`, as Calico's
-// template sets it): a BGP route is eligible only if the kernel has a route to its next hop. Each
-// distinct next hop is looked up once (`ip route get`), kept, and looked up again periodically; until
-// its first answer a next hop counts as unresolved, and every answer that changes something makes the
-// Loc-RIB run selection again (`onChange`), so routes appear without first flapping.
+// template sets it): a BGP route is eligible only if the kernel has a route to its next hop.
+//
+// Two resolvers with one shape (`NextHopReachability`):
+//   - KernelNextHopResolver answers from tern's in-process copy of the kernel table (src/kernel/: a full
+//     read, then `ip monitor`): a longest-prefix match per next hop, at once, and `onChange` as soon as a
+//     kernel change turns an answer (the copy is re-asked for every known next hop on each change).
+//   - NextHopResolver, the older one, asks `ip route get` per next hop: each distinct next hop is looked
+//     up once, kept, and looked up again periodically; until its first answer a next hop counts as
+//     unresolved, and every answer that changes something makes the Loc-RIB run selection again
+//     (`onChange`), so routes appear without first flapping.
 
 import { execFile } from 'node:child_process';
+import type { RouteListener } from '../kernel/follower.js';
 
 /** Whether the kernel would forward to `address` (any route but unreachable/blackhole/prohibit/throw). */
 export type RouteLookup = (address: string) => Promise<boolean>;
@@ -38,7 +45,15 @@ export function ipRouteGet(netns?: string): RouteLookup {
     });
 }
 
-export class NextHopResolver {
+/** What the Loc-RIB's owner needs from a resolver. */
+export interface NextHopReachability {
+  /** The current answer for `address`; false while it is not known yet (an answer then follows). */
+  resolvable(address: string): boolean;
+  start(): void;
+  stop(): void;
+}
+
+export class NextHopResolver implements NextHopReachability {
   private readonly known = new Map<string, boolean>();
   private readonly inFlight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -98,5 +113,83 @@ export class NextHopResolver {
       this.changeScheduled = false;
       this.onChange();
     }, 20).unref();
+  }
+}
+
+/** The part of a KernelRouteFollower that next-hop resolution reads. */
+export interface KernelRoutes {
+  readonly ready: boolean;
+  readonly table: { reachable(address: string): boolean };
+  onChange(listener: RouteListener): () => void;
+}
+
+/**
+ * Next hops resolved on tern's copy of the kernel table: reachable when the longest match is a route
+ * that forwards (not blackhole, unreachable, prohibit or throw). Until the copy holds its first full
+ * read every next hop is unresolved; then answers are immediate. Each change of the copy re-asks every
+ * next hop asked so far and calls `onChange` once (coalesced per turn of the event loop) when some
+ * answer turned.
+ */
+export class KernelNextHopResolver implements NextHopReachability {
+  private readonly known = new Map<string, boolean>();
+  private unsubscribe: (() => void) | undefined;
+  private changeScheduled = false;
+
+  constructor(
+    private readonly routes: KernelRoutes,
+    private readonly onChange: () => void,
+  ) {}
+
+  resolvable(address: string): boolean {
+    const v = this.known.get(address);
+    if (v !== undefined) return v;
+    const ok = this.routes.ready && this.routes.table.reachable(address);
+    this.known.set(address, ok);
+    return ok;
+  }
+
+  /** Follows the copy's changes (until `stop`), after catching up with them. */
+  start(): void {
+    if (this.unsubscribe !== undefined) return;
+    this.unsubscribe = this.routes.onChange(() => this.refresh());
+    this.refresh();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  /** Asks the copy again for every known next hop; true when some answer turned (onChange follows). */
+  refresh(): boolean {
+    if (!this.routes.ready) return false;
+    let turned = false;
+    for (const [address, before] of this.known) {
+      const now = this.routes.table.reachable(address);
+      if (now === before) continue;
+      this.known.set(address, now);
+      turned = true;
+    }
+    if (turned) this.changed();
+    return turned;
+  }
+
+  /** Resolves once a pending onChange has run (tests). */
+  async settled(): Promise<void> {
+    while (this.changeScheduled) await new Promise((r) => setImmediate(r));
+  }
+
+  /** Next hops asked about so far. */
+  get size(): number {
+    return this.known.size;
+  }
+
+  private changed(): void {
+    if (this.changeScheduled) return;
+    this.changeScheduled = true;
+    setImmediate(() => {
+      this.changeScheduled = false;
+      this.onChange();
+    });
   }
 }

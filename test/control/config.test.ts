@@ -50,3 +50,49 @@ describe('config: control', () => {
     ]);
   });
 });
+
+describe('config: control.birdSocket, control.bird6Socket', () => {
+  it('has neither unless given', () => {
+    expect(parse('{ socket: /run/t.ctl }').control).not.toHaveProperty('birdSocket');
+  });
+
+  it('takes the paths Calico uses', () => {
+    expect(
+      parse('{ birdSocket: /var/run/calico/bird.ctl, bird6Socket: /var/run/calico/bird6.ctl }').control,
+    ).toEqual({
+      socket: '/var/run/tern/tern.ctl',
+      birdSocket: '/var/run/calico/bird.ctl',
+      bird6Socket: '/var/run/calico/bird6.ctl',
+    });
+  });
+
+  it.each([
+    [
+      'the control socket',
+      '{ socket: /run/t.ctl, birdSocket: /run/t.ctl }',
+      'control.birdSocket',
+      'expected a path other than control.socket\'s, got "/run/t.ctl"',
+    ],
+    [
+      'one path for both',
+      '{ birdSocket: /run/b.ctl, bird6Socket: /run/b.ctl }',
+      'control.bird6Socket',
+      'expected a path other than control.birdSocket\'s, got "/run/b.ctl"',
+    ],
+    ['an empty path', '{ birdSocket: "" }', 'control.birdSocket', 'expected a file path, got ""'],
+    [
+      'a path too long for a Unix socket',
+      `{ bird6Socket: /${'x'.repeat(120)} }`,
+      'control.bird6Socket',
+      `expected a path of at most 107 bytes (the limit of a Unix socket address), got "/${'x'.repeat(56)}..." (121 bytes)`,
+    ],
+  ])('refuses %s', (_, text, path, message) => {
+    expect(parse(text).errors).toEqual([{ path, message }]);
+  });
+
+  it('suggests birdSocket for a misspelt key', () => {
+    expect(parse('{ birdsocket: /run/b.ctl }').errors).toEqual([
+      { path: 'control.birdsocket', message: 'unknown field (did you mean birdSocket?)' },
+    ]);
+  });
+});

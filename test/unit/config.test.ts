@@ -63,6 +63,14 @@ describe('defaults', () => {
       multipath: true,
       nextHopResolution: 'kernel',
       reflector: null,
+      pools: [],
+      kernel: {
+        table: 254,
+        scanTime: 30,
+        learn: { blocks: true, hostRoutes: true, interfaces: ['cali*'] },
+        write: false,
+        protocol: 12,
+      },
       peers: [],
     } satisfies TernConfig);
   });

@@ -62,10 +62,25 @@ export function binaryVersion(cmd: string, args: string[] = ['--version']): stri
   return m?.[1];
 }
 
+/** Linux, root, and a network namespace can be made (a probe namespace is created and deleted). */
+export function netnsAvailable(): Availability {
+  if (process.platform !== 'linux') return { ok: false, reason: `platform ${process.platform}, not linux` };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not root (network namespaces need root)' };
+  const probe = `tern-it-${process.pid}-0-probe`;
+  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 5000 });
+  if (add.error !== undefined || add.status !== 0) {
+    return {
+      ok: false,
+      reason: `cannot create a network namespace: ${add.error?.message ?? add.stderr.trim()}`,
+    };
+  }
+  spawnSync('ip', ['netns', 'del', probe], { timeout: 5000 });
+  return { ok: true };
+}
+
 /**
- * Checks everything the interop tests need: root, working network namespaces (a probe namespace is
- * created and deleted), and each daemon binary (BIRD 2, BIRD 1.6 unpacked, GoBGP, FRR bgpd/vtysh,
- * ExaBGP).
+ * Checks everything the interop tests need: root, working network namespaces, and each daemon binary
+ * (BIRD 2, BIRD 1.6 unpacked, GoBGP, FRR bgpd/vtysh, ExaBGP).
  */
 export function interopAvailable(): Availability {
   if (process.platform !== 'linux') return { ok: false, reason: `platform ${process.platform}, not linux` };
@@ -93,16 +108,7 @@ export function interopAvailable(): Availability {
   if (b2 === undefined || !b2.startsWith('2.')) {
     return { ok: false, reason: `${p.bird2} is BIRD ${b2 ?? '?'}, want 2.x (apt-get install bird2)` };
   }
-  const probe = `tern-it-${process.pid}-0-probe`;
-  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 5000 });
-  if (add.error !== undefined || add.status !== 0) {
-    return {
-      ok: false,
-      reason: `cannot create a network namespace: ${add.error?.message ?? add.stderr.trim()}`,
-    };
-  }
-  spawnSync('ip', ['netns', 'del', probe], { timeout: 5000 });
-  return { ok: true };
+  return netnsAvailable();
 }
 
 /** TERN_REQUIRE_INTEROP=1: a missing prerequisite fails the run instead of skipping. */
@@ -116,18 +122,29 @@ export function interopRequired(): boolean {
  * failing test that names the reason.
  */
 export function describeInterop(name: string, fn: () => void): void {
-  const a = interopAvailable();
+  describeRequiring('interop', interopAvailable(), name, fn);
+}
+
+/**
+ * `describe` for tests that need root and network namespaces but no daemon (the kernel tests): the
+ * same SKIPPED line and TERN_REQUIRE_INTEROP=1 behaviour as describeInterop.
+ */
+export function describeNetns(name: string, fn: () => void): void {
+  describeRequiring('kernel', netnsAvailable(), name, fn);
+}
+
+function describeRequiring(kind: string, a: Availability, name: string, fn: () => void): void {
   if (!a.ok && interopRequired()) {
     describe(name, () => {
-      it('has its interop prerequisites (TERN_REQUIRE_INTEROP=1)', () => {
+      it(`has its ${kind} test prerequisites (TERN_REQUIRE_INTEROP=1)`, () => {
         throw new Error(
-          `interop tests required but not runnable: ${a.reason}; run .ci/install-interop.sh as root`,
+          `${kind} tests required but not runnable: ${a.reason}; run .ci/install-interop.sh as root`,
         );
       });
     });
     return;
   }
-  if (!a.ok) process.stderr.write(`\nSKIPPED interop (${a.reason}): ${name}\n\n`);
+  if (!a.ok) process.stderr.write(`\nSKIPPED ${kind} (${a.reason}): ${name}\n\n`);
   describe.skipIf(!a.ok)(name, fn);
 }
 

@@ -25,10 +25,12 @@ export {
   type Availability,
   daemonVersions,
   describeInterop,
+  describeNetns,
   type InteropPaths,
   interopAvailable,
   interopPaths,
   interopRequired,
+  netnsAvailable,
 } from './env.js';
 export { ExaBgp, exabgpConfig, replayExabgpEvents, startExaBgp } from './exabgp.js';
 export { Frr, frrConfig, startFrr } from './frr.js';

@@ -1,0 +1,77 @@
+// Running iproute2's `ip`: short commands to completion (bounded in time, output collected, never a
+// thrown error: the exit code and stderr come back as data), in a network namespace when asked
+// (`ip -n <ns> ...`, which the tests use).
+
+import { spawn } from 'node:child_process';
+import type { FamilyName } from '../config/types.js';
+import { parseRouteDump, type RouteDump } from './parse.js';
+
+export interface IpOptions {
+  /** Network namespace name (`ip -n <netns>`); absent: tern's own. */
+  readonly netns?: string;
+  /** The `ip` binary; default `ip` from PATH. */
+  readonly ipPath?: string;
+}
+
+export interface IpResult {
+  /** Exit code; -1 when `ip` could not be started or was killed. */
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The argv for `ip [-n netns] args...`. */
+export function ipArgv(opts: IpOptions, args: readonly string[]): string[] {
+  return opts.netns === undefined ? [...args] : ['-n', opts.netns, ...args];
+}
+
+/** Runs `ip args...` to completion, `input` on its stdin; SIGKILLed after `timeoutMs`. */
+export function runIp(
+  opts: IpOptions,
+  args: readonly string[],
+  input?: string,
+  timeoutMs = 10_000,
+): Promise<IpResult> {
+  return new Promise((resolve) => {
+    const child = spawn(opts.ipPath ?? 'ip', ipArgv(opts, args), {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let spawnError: string | undefined;
+    const timer = setTimeout(() => {
+      spawnError = `ip ${args.join(' ')}: timed out after ${timeoutMs} ms`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => {
+      spawnError = `cannot run ${opts.ipPath ?? 'ip'}: ${e.message}`;
+    });
+    if (input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {
+        // the child exited before reading everything: its exit status tells why
+      });
+      child.stdin.end(input);
+    }
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
+      resolve({
+        code: spawnError !== undefined ? -1 : (code ?? -1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: spawnError !== undefined ? `${spawnError}\n${stderr}` : stderr,
+      });
+    });
+  });
+}
+
+/** `ip -N -json [-6] route show table <table>`, parsed. Throws when `ip` fails or prints no JSON. */
+export async function readRoutes(opts: IpOptions, family: FamilyName, table: number): Promise<RouteDump> {
+  const args = ['-N', '-json', ...(family === 'ipv6-unicast' ? ['-6'] : ['-4'])];
+  const r = await runIp(opts, [...args, 'route', 'show', 'table', String(table)]);
+  if (r.code !== 0) {
+    throw new Error(`ip ${args.join(' ')} route show table ${table}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+  return parseRouteDump(r.stdout, family, table);
+}
