@@ -362,7 +362,8 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   onStateChange(link: Link, from: FsmState, to: FsmState): void {
-    if (link === this.primary || to === 'Established') {
+    // `since` is when the session came up or went down (BIRD's protocol state), not every retry
+    if (to === 'Established' || from === 'Established') {
       this.since = performance.now();
       this.sinceWall = Date.now();
     }
@@ -370,7 +371,9 @@ export class Peer implements LinkOwner, RibPeer {
       { from, to, direction: link.direction, error: to === 'Idle' ? link.session.lastError : undefined },
       'session state',
     );
-    if (to === 'Idle' && link.session.lastError) this.lastError = link.session.lastError;
+    // a failed connect goes to Active, not Idle: its error ("connect: ... ECONNREFUSED") is the news
+    if ((to === 'Idle' || (to === 'Active' && link === this.primary)) && link.session.lastError)
+      this.lastError = link.session.lastError;
     if (to === 'OpenConfirm') this.openReceived(link);
     // a pending (incoming) connection lives only to race the primary: once it falls back, it is done
     if (this.pending.includes(link) && STATE_RANK[to] < STATE_RANK[from]) {

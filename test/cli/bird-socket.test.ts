@@ -205,8 +205,9 @@ peers:
     expect(lines[1]).toBe('name     proto    table    state  since       info');
     expect(r.stdout).toMatch(/^static1 {2}Static {3}master {3}up {5}\d\d:\d\d:\d\d {4}$/m);
     expect(r.stdout).toMatch(/^Mesh_127_0_0_2 BGP {6}master {3}up {5}\d\d:\d\d:\d\d {4}Established {3}$/m);
+    // the refused connect is the news, as BIRD shows it
     expect(r.stdout).toMatch(
-      /^Mesh_127_0_0_9 BGP {6}master {3}start {2}\d\d:\d\d:\d\d {4}(Active|Connect|Idle)\b/m,
+      /^Mesh_127_0_0_9 BGP {6}master {3}start {2}\d\d:\d\d:\d\d {4}(Active|Connect) +Socket: Connection refused$/m,
     );
     expect(r.stdout).toMatch(/^Node_127_0_0_8 BGP {6}master {3}start {2}\d\d:\d\d:\d\d {4}Passive {7}$/m);
     expect(r.stdout).not.toContain('Mesh_fd00__9'); // an IPv6 peer: on the bird6 socket
@@ -217,7 +218,7 @@ peers:
     const rows = calicoctlRows(peers).map(([ip, type, state, , info]) => [ip, type, state, info]);
     expect(rows).toEqual([
       ['127.0.0.2', 'node-to-node mesh', 'up', 'Established'],
-      ['127.0.0.9', 'node-to-node mesh', 'start', expect.stringMatching(/^(Active|Connect|Idle)/)],
+      ['127.0.0.9', 'node-to-node mesh', 'start', expect.stringMatching(/^(Active|Connect) +Socket: Connection refused$/)],
       ['127.0.0.8', 'node specific', 'start', 'Passive'],
     ]);
     for (const p of peers) expect(p.Since).toMatch(/^\d\d:\d\d:\d\d$/);
