@@ -24,6 +24,11 @@ export interface OriginateRoute {
   readonly communities: readonly number[];
   readonly localPref?: number;
   readonly med?: number;
+  /**
+   * Also written to the kernel as a blackhole route (with `kernel.write`), as BIRD's static
+   * `route <block> blackhole` in Calico: traffic to unused addresses of a local block stops here.
+   */
+  readonly blackhole?: boolean;
 }
 
 /** A Calico IP pool: where pod addresses come from, and how traffic to them crosses between nodes. */

@@ -1067,12 +1067,12 @@ class Validator {
 
   route(path: string, item: unknown, enabled: ReadonlySet<FamilyName>): OriginateRoute | undefined {
     if (typeof item === 'string') return this.prefix(path, item, enabled);
-    const o = this.mapping(path, item, 'a prefix or a mapping {prefix, communities, localPref, med}', [
-      'prefix',
-      'communities',
-      'localPref',
-      'med',
-    ]);
+    const o = this.mapping(
+      path,
+      item,
+      'a prefix or a mapping {prefix, communities, localPref, med, blackhole}',
+      ['prefix', 'communities', 'localPref', 'med', 'blackhole'],
+    );
     if (!o) return undefined;
     let base: OriginateRoute | undefined;
     if (!has(o, 'prefix')) this.missing(at(path, 'prefix'), 'an IPv4 or IPv6 prefix (address/length)');
@@ -1082,12 +1082,14 @@ class Validator {
       ? this.integer(at(path, 'localPref'), o.localPref, 0, UINT32_MAX)
       : undefined;
     const med = has(o, 'med') ? this.integer(at(path, 'med'), o.med, 0, UINT32_MAX) : undefined;
+    const blackhole = has(o, 'blackhole') ? this.boolean(at(path, 'blackhole'), o.blackhole) : undefined;
     if (!base || !communities) return undefined;
     return {
       ...base,
       communities,
       ...(localPref !== undefined ? { localPref } : {}),
       ...(med !== undefined ? { med } : {}),
+      ...(blackhole === true ? { blackhole } : {}),
     };
   }
 

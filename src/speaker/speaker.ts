@@ -5,9 +5,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { CeaseSubcode } from '../bgp/messages/iana.js';
 import { shutdownNotification } from '../bgp/messages/notification.js';
 import { Router } from '../bgp/rib/router.js';
-import type { PeerConfig, TernConfig } from '../config/types.js';
+import type { OriginateRoute, PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey, samePeerSettings } from '../config/types.js';
-import { ipRouteGet, NextHopResolver } from '../fib-sync/next-hop-resolver.js';
+import { FibSync } from '../fib-sync/fib-sync.js';
+import type { NextHopReachability } from '../fib-sync/next-hop-resolver.js';
+import type { FibPolicy } from '../fib-sync/policy.js';
+import { KernelSync, type LearnedPrefix } from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
@@ -31,22 +34,83 @@ export class Speaker {
   constructor(
     config: TernConfig,
     readonly log: Logger,
-    opts: { readonly restarting?: boolean } = {},
+    opts: {
+      readonly restarting?: boolean /** Network namespace of the kernel tables (tests). */;
+      readonly netns?: string;
+    } = {},
   ) {
     this.config = config;
+    this.kernel = usesKernel(config)
+      ? new KernelSync({
+          kernel: config.kernel,
+          pools: config.pools,
+          staticBlocks: config.originate.map((r) => r.prefix),
+          log: log.child({ component: 'kernel' }),
+          ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+        })
+      : undefined;
     this.resolver =
-      config.nextHopResolution === 'kernel'
-        ? new NextHopResolver(ipRouteGet(), () => this.router.reevaluate())
+      config.nextHopResolution === 'kernel' && this.kernel
+        ? this.kernel.nextHopResolver(() => this.router.reevaluate())
         : undefined;
     this.router = Speaker.makeRouter(config, log, this.resolver);
     this.restarting = opts.restarting === true;
+    this.fib = this.kernel?.writer
+      ? new FibSync(this.kernel.writer, this.fibPolicy(config), blackholes(config), {
+          ready: () => !this.router.deferring,
+        })
+      : undefined;
+    this.wireRouter();
   }
 
   router: Router;
+  /** Kernel sync (src/kernel): the kernel table followed, learned routes, the FIB writer. */
+  readonly kernel: KernelSync | undefined;
+  /** BGP -> kernel (kernel.write): a subscriber of the Loc-RIB. */
+  readonly fib: FibSync | undefined;
   /** Next-hop reachability from the kernel table (nextHopResolution: kernel). */
-  private readonly resolver: NextHopResolver | undefined;
+  private readonly resolver: NextHopReachability | undefined;
+  /** Prefixes learned from the kernel (Calico's blocks and borrowed addresses). */
+  private learned: readonly LearnedPrefix[] = [];
+  private unsubscribe: (() => void) | undefined;
 
-  private static makeRouter(config: TernConfig, log: Logger, resolver?: NextHopResolver): Router {
+  /** The FIB writer follows the (new) Router; it hears the whole Loc-RIB at once. */
+  private wireRouter(): void {
+    this.unsubscribe?.();
+    this.router.multipathEnabled = this.config.multipath;
+    const fib = this.fib;
+    if (!fib) return;
+    this.unsubscribe = this.router.subscribe((changes) => fib.onSelected(changes));
+    this.router.republish();
+    fib.schedule();
+  }
+
+  private fibPolicy(config: TernConfig): FibPolicy {
+    return {
+      pools: config.pools,
+      onLocalSubnet: (address) => {
+        const r = this.kernel?.follower.table.lookup(address);
+        return (
+          r !== undefined &&
+          r.type === 'unicast' &&
+          r.nextHops.length > 0 &&
+          r.nextHops.every((h) => h.gateway === undefined)
+        );
+      },
+    };
+  }
+
+  /** What the Loc-RIB originates: the config's routes, then what the kernel taught us. */
+  private originated(): OriginateRoute[] {
+    const out = [...this.config.originate];
+    const own = new Set(out.map((r) => r.prefix));
+    for (const l of this.learned) {
+      if (!own.has(l.prefix)) out.push({ prefix: l.prefix, family: l.family, communities: [] });
+    }
+    return out;
+  }
+
+  private static makeRouter(config: TernConfig, log: Logger, resolver?: NextHopReachability): Router {
     const reflector = config.reflector
       ? reflectorConfig(config.routerId, config.reflector.clusterId)
       : undefined;
@@ -70,6 +134,18 @@ export class Speaker {
 
   async start(): Promise<void> {
     this.resolver?.start();
+    if (this.kernel) {
+      this.kernel.onOriginate((set) => {
+        this.learned = set;
+        this.router.setOriginated(this.originated());
+      });
+      // the first read of the kernel table, before sessions come up (bounded: `ip` may hang or fail,
+      // and the follower keeps trying in the background)
+      const first = this.kernel.start();
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
+      if ((await Promise.race([first, timeout])) === 'timeout')
+        this.log.warn('the kernel routing table could not be read within 5 s; going on without it');
+    }
     await this.listen(this.config.listen);
     if (this.restarting) {
       const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
@@ -192,6 +268,8 @@ export class Speaker {
       }
       this.peers.clear();
       this.router = Speaker.makeRouter(next, this.log, this.resolver);
+      this.router.setOriginated(this.originated());
+      this.wireRouter();
     }
     const wanted = new Map(next.peers.map((pc) => [peerKey(pc), pc]));
     let removed = 0;
@@ -219,14 +297,39 @@ export class Speaker {
       }
     }
     if (JSON.stringify(prev.listen) !== JSON.stringify(next.listen)) await this.listen(next.listen);
+    this.reloadKernel(prev, next);
     if (!globalChange && JSON.stringify(prev.originate) !== JSON.stringify(next.originate)) {
-      this.router.setOriginated(next.originate);
+      this.router.setOriginated(this.originated());
     }
     if (!sameNextHop(prev, next)) for (const peer of this.peers.values()) peer.refreshExports();
     this.log.info(
       { added, removed, changed, unchanged: this.peers.size - added - changed },
       'configuration reloaded',
     );
+  }
+
+  /** Kernel sync on reload: new pools, learning rules and blackholes apply; a new table, protocol or
+   * `write` needs a restart (the routes written belong to the running one). */
+  private reloadKernel(prev: TernConfig, next: TernConfig): void {
+    const k = this.kernel;
+    if (!k) {
+      if (usesKernel(next)) this.log.warn('kernel sync was off at start: turning it on needs a restart');
+      return;
+    }
+    const [a, b] = [prev.kernel, next.kernel];
+    if (a.table !== b.table || a.protocol !== b.protocol || a.write !== b.write) {
+      this.log.warn('kernel.table, kernel.protocol and kernel.write changes need a restart');
+    }
+    k.reconfigure({
+      kernel: { ...a, learn: b.learn, scanTime: b.scanTime },
+      pools: next.pools,
+      staticBlocks: next.originate.map((r) => r.prefix),
+    });
+    if (this.fib) {
+      this.fib.reconfigure(this.fibPolicy(next), blackholes(next));
+      this.router.multipathEnabled = next.multipath;
+      this.router.republish();
+    }
   }
 
   /**
@@ -236,6 +339,9 @@ export class Speaker {
   async stopGraceful(): Promise<void> {
     this.stopping = true;
     this.resolver?.stop();
+    // the routes written stay in the kernel for the restarted tern (BIRD's `persist`)
+    this.fib?.stop();
+    await this.kernel?.stop();
     for (const peer of this.peers.values()) peer.abort();
     const server = this.server;
     this.server = undefined;
@@ -247,6 +353,8 @@ export class Speaker {
   async stop(message = 'tern is shutting down'): Promise<void> {
     this.stopping = true;
     this.resolver?.stop();
+    this.fib?.stop();
+    await this.kernel?.stop();
     for (const peer of this.peers.values()) {
       peer.stop(shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message));
     }
@@ -271,6 +379,18 @@ function ownAddresses(config: TernConfig): Set<string> {
   if (config.nextHop.ipv4) out.add(config.nextHop.ipv4);
   if (config.nextHop.ipv6) out.add(config.nextHop.ipv6);
   return out;
+}
+
+/** Kernel sync runs when something needs the kernel table: next-hop resolution, learning, writing. */
+function usesKernel(c: TernConfig): boolean {
+  return (
+    c.nextHopResolution === 'kernel' || c.kernel.write || (c.kernel.learn !== null && c.pools.length > 0)
+  );
+}
+
+/** Originated prefixes to be written as blackhole routes. */
+function blackholes(c: TernConfig): ReadonlySet<string> {
+  return new Set(c.originate.filter((r) => r.blackhole === true).map((r) => r.prefix));
 }
 
 function sameNextHop(a: TernConfig, b: TernConfig): boolean {

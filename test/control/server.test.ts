@@ -170,7 +170,9 @@ describe('ControlServer: clients', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(c.destroyed).toBe(false);
-    expect(answers).toBe(6);
+    // the last answer may still be on its way on a busy machine
+    await waitFor('six answers', () => answers === 6, 2000);
+    expect(c.destroyed).toBe(false);
   });
 
   it('holds at most maxClients half-open clients; the others are closed at once', async () => {

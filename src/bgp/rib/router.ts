@@ -92,6 +92,19 @@ interface Touched {
   readonly prefix: number | string;
 }
 
+/**
+ * A prefix whose selected set may have changed: the routes used for forwarding now, best first, then
+ * the other equal-cost paths when multipath is on (empty: none is left). What a Loc-RIB subscriber (the
+ * FIB writer) hears; `stale` on a route tells it is kept for a restarting peer (RFC 4724).
+ */
+export interface SelectedChange {
+  readonly family: number;
+  readonly prefix: number | string;
+  readonly selected: readonly Route[];
+}
+
+export type SelectedListener = (changes: readonly SelectedChange[]) => void;
+
 export interface ReceiveResult {
   readonly announced: number;
   readonly withdrawn: number;
@@ -113,6 +126,9 @@ export class Router {
   /** Groups with changes to encode, and whether a turn is booked for them. */
   private readonly dirty = new Set<GroupState>();
   private drainBooked = false;
+  private readonly subscribers = new Set<SelectedListener>();
+  /** ECMP for subscribers: equal-cost paths beside the best (BIRD's merge paths). */
+  multipathEnabled = true;
   private readonly local: PeerInfo;
   /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
   private readonly pathIds = new Map<string, number>();
@@ -278,9 +294,10 @@ export class Router {
       this.propagate(this.locRib.withdrawPeer(id), touched);
       return;
     }
+    // subscribers hear of the routes turned stale too (they stay selected)
+    const touched = this.prefixesOf(id);
     const kept = this.locRib.markStale(id, staleFamilies);
     const others = this.locRib.families().filter((f) => !staleFamilies.includes(f));
-    const touched = this.prefixesOf(id, others);
     this.propagate(others.length > 0 ? this.locRib.withdrawPeer(id, others) : [], touched);
     this.log.info({ peer: id, staleRoutes: kept }, 'graceful restart: routes kept as stale');
   }
@@ -305,9 +322,65 @@ export class Router {
     return changes.length;
   }
 
-  private anyAddPathPeer(): boolean {
+  /**
+   * Whether changes are followed per prefix (not only per best route): some group receives every path
+   * (ADD-PATH), or a subscriber wants the equal-cost set.
+   */
+  private tracksPrefixes(): boolean {
+    if (this.subscribers.size > 0) return true;
     for (const gs of this.groups.values()) if (gs.addPathSend.size > 0) return true;
     return false;
+  }
+
+  /**
+   * Calls `fn` with every prefix whose selected set (best + equal-cost paths) may have changed, in the
+   * same turn as the change, also while a graceful restart defers sending. Returns the unsubscribe.
+   */
+  subscribe(fn: SelectedListener): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** The selected set of a prefix now (see SelectedChange). */
+  selected(family: number, prefix: number | string): Route[] {
+    const best = this.locRib.best(family, prefix);
+    if (best === undefined) return [];
+    if (!this.multipathEnabled) return [best];
+    return multipathSet(this.locRib.candidates(family, prefix), best, this.decision);
+  }
+
+  /** Tells the subscribers the selected set of every prefix (a new subscriber, new policy). */
+  republish(): void {
+    if (this.subscribers.size === 0) return;
+    const touched: Touched[] = [];
+    for (const family of this.locRib.families())
+      this.locRib.forEachPrefix(family, (prefix) => touched.push({ family, prefix }));
+    this.publish([], touched);
+  }
+
+  private publish(changes: readonly Change[], touched: readonly Touched[]): void {
+    if (this.subscribers.size === 0) return;
+    const seen = new Set<string>();
+    const out: SelectedChange[] = [];
+    const add = (family: number, prefix: number | string): void => {
+      const k = `${family}|${prefix}`;
+      if (seen.has(k)) return;
+      seen.add(k);
+      out.push({ family, prefix, selected: this.selected(family, prefix) });
+    };
+    for (const c of changes) add(c.family, c.prefix);
+    for (const t of touched) add(t.family, t.prefix);
+    if (out.length === 0) return;
+    for (const fn of [...this.subscribers]) {
+      try {
+        fn(out);
+      } catch (err) {
+        this.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'Loc-RIB subscriber failed',
+        );
+      }
+    }
   }
 
   /**
@@ -315,7 +388,7 @@ export class Router {
    * about every path and not only best changes. Empty when no peer receives several paths.
    */
   private prefixesOf(peerId: string, families?: readonly number[], staleOnly = false): Touched[] {
-    if (!this.anyAddPathPeer()) return [];
+    if (!this.tracksPrefixes()) return [];
     const out: Touched[] = [];
     for (const family of families ?? this.locRib.families()) {
       for (const e of this.locRib.entries(family)) {
@@ -335,7 +408,7 @@ export class Router {
     const changes: Change[] = [];
     const touched: Touched[] = [];
     // per-prefix bookkeeping only when some peer receives every path (ADD-PATH): not on the hot path
-    const track = this.anyAddPathPeer();
+    const track = this.tracksPrefixes();
     const id = p.info.id;
     let withdrawn = 0;
     const withdraw = (family: number, list: PrefixList): void => {
@@ -475,6 +548,7 @@ export class Router {
    */
   private propagate(changes: readonly Change[], touched: readonly Touched[] = []): void {
     if (changes.length === 0 && touched.length === 0) return;
+    this.publish(changes, touched);
     if (this.deferral) return; // the full table goes out when the deferral ends
     for (const gs of this.groups.values()) {
       let any = false;
