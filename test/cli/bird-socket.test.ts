@@ -218,7 +218,12 @@ peers:
     const rows = calicoctlRows(peers).map(([ip, type, state, , info]) => [ip, type, state, info]);
     expect(rows).toEqual([
       ['127.0.0.2', 'node-to-node mesh', 'up', 'Established'],
-      ['127.0.0.9', 'node-to-node mesh', 'start', expect.stringMatching(/^(Active|Connect) +Socket: Connection refused$/)],
+      [
+        '127.0.0.9',
+        'node-to-node mesh',
+        'start',
+        expect.stringMatching(/^(Active|Connect) +Socket: Connection refused$/),
+      ],
       ['127.0.0.8', 'node specific', 'start', 'Passive'],
     ]);
     for (const p of peers) expect(p.Since).toMatch(/^\d\d:\d\d:\d\d$/);
