@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../config/types.js';
 import type { LogLevel } from '../log.js';
 import { ternVersion } from '../version.js';
+import { type CalicoOptions, runCalicoRender } from './calico.js';
 import { runCheck } from './check.js';
 import { contextFromOptions, type DecodeOptions, decodeInputs } from './decode.js';
 import { runDaemon } from './run.js';
@@ -14,6 +15,29 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+interface CalicoFlags {
+  calico?: string;
+  node?: string;
+  routerId?: string;
+  controlSocket?: string;
+  birdSocket?: string;
+  bird6Socket?: string;
+  kernelWrite?: boolean;
+}
+
+function calicoOptions(f: CalicoFlags, pollSeconds?: number): CalicoOptions {
+  return {
+    calico: f.calico ?? '',
+    ...(f.node !== undefined ? { node: f.node } : {}),
+    ...(f.routerId !== undefined ? { routerId: f.routerId } : {}),
+    ...(f.controlSocket !== undefined ? { controlSocket: f.controlSocket } : {}),
+    ...(f.birdSocket !== undefined ? { birdSocket: f.birdSocket } : {}),
+    ...(f.bird6Socket !== undefined ? { bird6Socket: f.bird6Socket } : {}),
+    ...(f.kernelWrite === false ? { kernelWrite: false } : {}),
+    ...(pollSeconds !== undefined ? { pollSeconds } : {}),
+  };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -48,7 +72,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('run')
     .description('run the BGP daemon')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
+    .option('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
+    .option('--calico <path>', 'instead of -c: Calico resources, a YAML file or a directory (docs/calico.md)')
+    .option('--node <name>', 'with --calico: the name of this node (default: $NODENAME)')
+    .option(
+      '--router-id <id>',
+      'with --calico: router id, an IPv4 address or "hash" (default: $CALICO_ROUTER_ID)',
+    )
+    .option('--control-socket <path>', 'with --calico: control.socket')
+    .option('--bird-socket <path>', 'with --calico: control.birdSocket (BIRD-compatible, IPv4)')
+    .option('--bird6-socket <path>', 'with --calico: control.bird6Socket (BIRD-compatible, IPv6)')
+    .option('--no-kernel-write', 'with --calico: do not write routes to the kernel')
     .addOption(
       new Option('--log-level <level>', "log level (default: the config file's log.level)").choices(
         LOG_LEVELS,
@@ -59,13 +93,46 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--graceful',
       "restart gracefully after SIGUSR2 (RFC 4724): Restart bit, routes sent after the peers' End-of-RIB",
     )
-    .action(async (opts: { config: string; logLevel?: LogLevel; watch: string; graceful?: boolean }) => {
-      code = await runDaemon({
-        config: opts.config,
-        ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
-        watch: Number(opts.watch),
-        graceful: opts.graceful === true,
-      });
+    .action(
+      async (
+        opts: CalicoFlags & { config?: string; logLevel?: LogLevel; watch: string; graceful?: boolean },
+      ) => {
+        if ((opts.config === undefined) === (opts.calico === undefined)) {
+          process.stderr.write('tern run: give either -c <config> or --calico <path> (with --node <name>)\n');
+          code = 2;
+          return;
+        }
+        code = await runDaemon({
+          ...(opts.config !== undefined ? { config: opts.config } : {}),
+          ...(opts.calico !== undefined ? { calico: calicoOptions(opts, Number(opts.watch)) } : {}),
+          ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+          watch: Number(opts.watch),
+          graceful: opts.graceful === true,
+        });
+      },
+    );
+
+  program
+    .command('calico')
+    .description('Calico resources -> tern config')
+    .command('render')
+    .description('print the native config (YAML) that Calico resources give a node; exit 1 on any error')
+    .requiredOption(
+      '--calico <path>',
+      'Calico resources: a YAML file or a directory (calicoctl/kubectl get -o yaml)',
+    )
+    .option('--node <name>', 'the name of this node (default: $NODENAME)')
+    .option('--router-id <id>', 'router id, an IPv4 address or "hash" (default: $CALICO_ROUTER_ID)')
+    .option('--control-socket <path>', 'control.socket of the rendered config')
+    .option('--bird-socket <path>', 'control.birdSocket (BIRD-compatible, IPv4)')
+    .option('--bird6-socket <path>', 'control.bird6Socket (BIRD-compatible, IPv6)')
+    .option('--no-kernel-write', "kernel.write: false (Calico's BIRD writes routes; this keeps tern from it)")
+    .action((opts: CalicoFlags) => {
+      code = runCalicoRender(
+        calicoOptions(opts),
+        (s) => process.stdout.write(`${s}\n`),
+        (s) => process.stderr.write(`${s}\n`),
+      );
     });
 
   program

@@ -3,8 +3,7 @@
 // for a graceful restart (no NOTIFICATION: peers keep tern's routes), to be followed by
 // `tern run --graceful`, which announces the Restart bit and sends its routes after the peers' End-of-RIB.
 
-import { unwatchFile, watchFile } from 'node:fs';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import type { TernConfig } from '../config/types.js';
 import { type BirdConfigure, birdServers, type ReloadOutcome } from '../control/bird/index.js';
 import { EventLoopMonitor } from '../control/event-loop.js';
@@ -13,9 +12,13 @@ import { controlHandler } from '../control/views.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { Speaker } from '../speaker/speaker.js';
 import { ternVersion } from '../version.js';
+import { type CalicoOptions, calicoFeed } from './calico.js';
+import { fileFeed } from './feed.js';
 
 export interface RunOptions {
-  readonly config: string;
+  /** The native config file; or, instead, `calico`: Calico resources (cli/calico.ts). */
+  readonly config?: string;
+  readonly calico?: CalicoOptions;
   readonly logLevel?: LogLevel;
   /** Poll the config file for changes (seconds; 0 = only SIGHUP). */
   readonly watch?: number;
@@ -25,9 +28,12 @@ export interface RunOptions {
 
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
+  const feed = opts.calico
+    ? calicoFeed(opts.calico, (w) => process.stderr.write(`tern run: ${w}\n`))
+    : fileFeed(opts.config ?? '', opts.watch ?? 2);
   let config: TernConfig;
   try {
-    config = loadConfig(opts.config);
+    config = await feed.load();
   } catch (e) {
     process.stderr.write(`tern run: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
@@ -49,7 +55,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const step = reloading.then(async (): Promise<ReloadOutcome> => {
       let next: TernConfig;
       try {
-        next = loadConfig(opts.config);
+        next = await feed.load();
       } catch (e) {
         // a broken config never takes the running one down
         const error = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
@@ -80,16 +86,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   };
   // the BIRD-compatible sockets (control.birdSocket, bird6Socket): `configure` on them is a reload
   const configure: BirdConfigure = {
-    file: opts.config,
+    file: feed.file,
     reload: () => reload('configure (BIRD socket)'),
-    check: () => {
-      try {
-        loadConfig(opts.config);
-        return { ok: true };
-      } catch (e) {
-        return { ok: false, error: e instanceof Error ? e.message : String(e) };
-      }
-    },
+    check: () => feed.check(),
     busy: () => reloadsPending > 0,
   };
   const birds = birdServers(config, speaker, log, {
@@ -98,6 +97,17 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     configuredAt: () => configuredAt,
   });
   const stopBirds = (): Promise<unknown> => Promise.all(birds.map((b) => b.stop()));
+  // a SIGTERM while starting (the control socket may answer before the first read of the kernel table
+  // is in) is kept and acted on once started, not left to kill the process
+  let early: string | undefined;
+  const earlyTerm = (): void => {
+    early ??= 'SIGTERM';
+  };
+  const earlyInt = (): void => {
+    early ??= 'SIGINT';
+  };
+  process.on('SIGTERM', earlyTerm);
+  process.on('SIGINT', earlyInt);
   try {
     // the control sockets first: a second tern on the same socket stops here, before it binds port 179
     await control.start();
@@ -111,15 +121,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await stopBirds();
     await speaker.stop('tern failed to start');
     eventLoop.stop();
+    process.off('SIGTERM', earlyTerm);
+    process.off('SIGINT', earlyInt);
     return 1;
   }
 
-  const watchSeconds = opts.watch ?? 2;
-  if (watchSeconds > 0) {
-    watchFile(opts.config, { interval: watchSeconds * 1000, persistent: false }, (cur, prev) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload('config file changed');
-    });
-  }
+  const unwatch = (opts.watch ?? 2) > 0 ? feed.watch((why) => void reload(why)) : () => {};
   process.on('SIGHUP', () => void reload('SIGHUP'));
 
   return new Promise<number>((resolve) => {
@@ -128,7 +135,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
-      unwatchFile(opts.config);
+      unwatch();
       void reloading
         .then(() => speaker.stop())
         .then(() => control.stop())
@@ -138,14 +145,17 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           resolve(0);
         });
     };
+    process.off('SIGTERM', earlyTerm);
+    process.off('SIGINT', earlyInt);
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    if (early !== undefined) stop(early);
     // a graceful restart: close the sessions without NOTIFICATION; start again with --graceful
     process.on('SIGUSR2', () => {
       if (stopping) return;
       stopping = true;
       log.info({ signal: 'SIGUSR2' }, 'stopping for a graceful restart');
-      unwatchFile(opts.config);
+      unwatch();
       void reloading
         .then(() => speaker.stopGraceful())
         .then(() => control.stop())

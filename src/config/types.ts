@@ -44,6 +44,11 @@ export interface PoolConfig {
   readonly blockSize: number;
   /** Calico's `disableBGPExport`: nothing inside the pool is learned from the kernel or announced. */
   readonly disableBgpExport: boolean;
+  /**
+   * Whether tern writes the routes to other nodes' blocks in this pool (kernel.write), or leaves them
+   * to Felix (Calico's programClusterRoutes). Default: true, false for vxlan (always Felix's).
+   */
+  readonly programRoutes: boolean;
 }
 
 /** What tern learns from the kernel (kernel -> BGP); only inside `pools`. */

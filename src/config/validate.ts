@@ -143,7 +143,14 @@ const ALIASES: Readonly<Record<string, string>> = {
   proto: 'protocol',
   krtproto: 'protocol',
 };
-const POOL_KEYS = ['cidr', 'encapsulation', 'crossSubnet', 'blockSize', 'disableBgpExport'] as const;
+const POOL_KEYS = [
+  'cidr',
+  'encapsulation',
+  'crossSubnet',
+  'blockSize',
+  'disableBgpExport',
+  'programRoutes',
+] as const;
 const KERNEL_KEYS = ['table', 'scanTime', 'learn', 'write', 'protocol'] as const;
 const LEARN_KEYS = ['blocks', 'hostRoutes', 'interfaces'] as const;
 /** An interface name (IFNAMSIZ: at most 15 bytes) with `*` and `?` wildcards. */
@@ -896,7 +903,7 @@ class Validator {
     const o = this.mapping(
       path,
       item,
-      'a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport}',
+      'a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport, programRoutes}',
       POOL_KEYS,
     );
     if (!o) return undefined;
@@ -911,7 +918,23 @@ class Validator {
     const disableBgpExport = has(o, 'disableBgpExport')
       ? this.boolean(p('disableBgpExport'), o.disableBgpExport)
       : false;
-    if (!cidr || encapsulation === undefined || crossSubnet === undefined || disableBgpExport === undefined) {
+    const programRoutes = has(o, 'programRoutes')
+      ? this.boolean(p('programRoutes'), o.programRoutes)
+      : encapsulation !== 'vxlan';
+    if (
+      !cidr ||
+      encapsulation === undefined ||
+      crossSubnet === undefined ||
+      disableBgpExport === undefined ||
+      programRoutes === undefined
+    ) {
+      return undefined;
+    }
+    if (programRoutes && encapsulation === 'vxlan') {
+      this.error(
+        p('programRoutes'),
+        'tern cannot program VXLAN routes (Felix does): leave it false for a vxlan pool',
+      );
       return undefined;
     }
     const v6 = cidr.family === 'ipv6-unicast';
@@ -953,6 +976,7 @@ class Validator {
       crossSubnet,
       blockSize,
       disableBgpExport,
+      programRoutes,
     };
   }
 

@@ -3,7 +3,8 @@
 //
 //   - our own routes (originated, learned from the kernel) are not written back; an originated prefix
 //     marked `blackhole` is written as a blackhole route (BIRD's static `route <block> blackhole`);
-//   - a route inside a VXLAN pool is not written: Felix programs those;
+//   - a route inside a VXLAN pool, or a pool with `programRoutes: false`, is not written: Felix
+//     programs those (Calico's programClusterRoutes);
 //   - inside an IP-in-IP pool: `via <node> dev tunl0 onlink`; with crossSubnet, a plain `via <node>`
 //     when the node is on a subnet this host is directly connected to;
 //   - anything else (no encapsulation, outside every pool): a plain `via <next hop>`;
@@ -72,7 +73,8 @@ export function fibRouteFor(
   if (learned.length === 0 || selected[0]?.peer.id === LOCAL_PEER_ID) return undefined;
   const canonical = canonicalPrefix(text, fam);
   const pool = canonical === undefined ? undefined : poolOf(policy.pools, canonical);
-  if (pool?.encapsulation === 'vxlan') return undefined;
+  // VXLAN pools, and pools whose routes Felix programs (Calico's programClusterRoutes)
+  if (pool !== undefined && (pool.encapsulation === 'vxlan' || !pool.programRoutes)) return undefined;
   const hops: FibNextHop[] = [];
   const seen = new Set<string>();
   for (const r of learned) {

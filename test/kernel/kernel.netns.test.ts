@@ -76,6 +76,7 @@ describeNetns('kernel sync against a real kernel (ip monitor, ip -batch)', () =>
       crossSubnet: false,
       blockSize: v6 ? 122 : 26,
       disableBgpExport: false,
+      programRoutes: true,
     };
   }
 

@@ -41,6 +41,7 @@ describe('pools', () => {
         crossSubnet: false,
         blockSize: 26,
         disableBgpExport: false,
+        programRoutes: true,
       },
       {
         cidr: 'fd00:10:244::/48',
@@ -49,6 +50,7 @@ describe('pools', () => {
         crossSubnet: true,
         blockSize: 122,
         disableBgpExport: false,
+        programRoutes: false,
       },
       {
         cidr: '10.250.0.0/16',
@@ -57,6 +59,7 @@ describe('pools', () => {
         crossSubnet: false,
         blockSize: 28,
         disableBgpExport: true,
+        programRoutes: true,
       },
       // a pool smaller than a default block: its blocks are the pool's size
       {
@@ -66,6 +69,7 @@ describe('pools', () => {
         crossSubnet: false,
         blockSize: 30,
         disableBgpExport: false,
+        programRoutes: true,
       },
     ]);
     expect(parseConfig(withId(''), 't').pools).toEqual([]);
@@ -80,7 +84,7 @@ describe('pools', () => {
     [
       'a bare prefix',
       'pools: [10.244.0.0/16]\n',
-      'pools[0]: expected a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport}, got "10.244.0.0/16"',
+      'pools[0]: expected a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport, programRoutes}, got "10.244.0.0/16"',
     ],
     [
       'no cidr',

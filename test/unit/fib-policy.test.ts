@@ -15,7 +15,15 @@ import { silentLogger } from '../../src/log.js';
 import { peer } from '../helpers/peers.js';
 
 function pool(cidr: string, encapsulation: PoolConfig['encapsulation'], crossSubnet = false): PoolConfig {
-  return { cidr, family: 'ipv4-unicast', encapsulation, crossSubnet, blockSize: 26, disableBgpExport: false };
+  return {
+    cidr,
+    family: 'ipv4-unicast',
+    encapsulation,
+    crossSubnet,
+    blockSize: 26,
+    disableBgpExport: false,
+    programRoutes: encapsulation !== 'vxlan',
+  };
 }
 
 const POOLS = [
@@ -62,8 +70,13 @@ describe("fibRouteFor (Calico's kernel programming)", () => {
     });
   });
 
-  it('leaves VXLAN pools to Felix and our own routes alone, writes blackholes asked for', () => {
+  it('leaves VXLAN pools and pools Felix programs alone, and our own routes; writes blackholes asked for', () => {
     expect(fib('10.246.1.0/26', [route('10.246.1.0/26', '10.0.0.2')])).toBeUndefined();
+    const felix = { ...policy, pools: [{ ...pool('10.245.0.0/16', 'ipip'), programRoutes: false }] };
+    const p = parseIpv4Prefix('10.245.1.0/26')!;
+    expect(
+      fibRouteFor(IPV4_UNICAST, p, [route('10.245.1.0/26', '10.0.0.2')], felix, new Set()),
+    ).toBeUndefined();
     const own = route('10.244.9.0/26', '0.0.0.0', peer(LOCAL_PEER_ID, '10.0.0.1'));
     expect(fib('10.244.9.0/26', [own])).toBeUndefined();
     expect(fib('10.244.9.0/26', [own], new Set(['10.244.9.0/26']))).toEqual({
