@@ -50,7 +50,7 @@ import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
 import { Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
-import { catchUpBudget } from './turn-budget.js';
+import { catchUpBudget, flushScheduler } from './turn-budget.js';
 
 /** What a Peer needs from the speaker. */
 export interface PeerContext {
@@ -604,7 +604,8 @@ export class Peer implements LinkOwner, RibPeer {
     this.queuedChunkBytes += chunk.bytes.length;
     this.lastSeq = chunk.seq;
     if (this.queuedChunkBytes > MAX_QUEUED_CHUNK_BYTES) this.fallBehind();
-    this.flush();
+    // written on a later turn, a slice of the sessions at a time
+    flushScheduler.add(this);
   }
 
   /**
@@ -744,7 +745,7 @@ export class Peer implements LinkOwner, RibPeer {
    * Writes the output stream to the socket while it has room. When the socket is full the stream
    * waits; group chunks beyond MAX_QUEUED_CHUNK_BYTES turn into one catch-up (see fallBehind).
    */
-  private flush(): void {
+  flush(): void {
     const link = this.established;
     if (!link) return;
     if (link.whenWritable(() => this.flush())) return;

@@ -36,3 +36,41 @@ export class TurnBudget {
 
 /** The budget every session of the process shares. */
 export const catchUpBudget = new TurnBudget(20);
+
+/**
+ * Flushes sessions' output a slice at a time: a group chunk handed to a thousand sessions is written to
+ * their sockets over several turns (at most `perTurnMs` of writing per turn), not in the one turn that
+ * encoded it, so timers run in between.
+ */
+export class FlushScheduler {
+  private readonly queue = new Set<{ flush(): void }>();
+  private booked = false;
+
+  constructor(readonly perTurnMs: number) {}
+
+  /** `s.flush()` runs on a later turn (once, however often it is asked for before then). */
+  add(s: { flush(): void }): void {
+    this.queue.add(s);
+    if (this.booked) return;
+    this.booked = true;
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.booked = false;
+    const deadline = performance.now() + this.perTurnMs;
+    for (const s of this.queue) {
+      this.queue.delete(s);
+      s.flush();
+      if (performance.now() >= deadline) break;
+    }
+    if (this.queue.size > 0 && !this.booked) {
+      this.booked = true;
+      // a timer, not setImmediate: the timers phase (KEEPALIVEs, hold timers) comes first
+      setTimeout(() => this.run(), 0);
+    }
+  }
+}
+
+/** The scheduler every session of the process shares. */
+export const flushScheduler = new FlushScheduler(10);
