@@ -1,13 +1,16 @@
 // FibSync: the Loc-RIB subscriber that keeps the kernel's copy of tern's routes (BGP -> kernel). It
 // hears every change of a prefix's selected set (best + equal-cost paths), turns it into the kernel
 // route policy.ts says, and hands the FIB writer the whole wanted set, at most every `delayMs` (changes
-// in between coalesce). The first hand-over also removes stale routes of tern's protocol, so it waits
-// until the Router no longer defers for a graceful restart: the routes of the previous run stay in the
-// kernel (BIRD's `persist`) until the new table is complete.
+// in between coalesce). Until initial convergence (End-of-RIB from every peer, or a timeout) the routes
+// of tern's protocol already in the kernel (a previous run's) are adopted: handed over as wanted unless
+// a route of this run replaces them, so nothing is flushed while the table fills; after it, those still
+// unwanted are removed. While a graceful restart defers sending, nothing is handed over at all.
 
 import type { Route } from '../bgp/rib/types.js';
 import type { FibRoute } from '../kernel/plan.js';
 import { type FibPolicy, fibRouteFor, prefixText } from './policy.js';
+
+const familyKeyOf = (f: FibRoute['family']): number => (f === 'ipv4-unicast' ? 0x101 : 0x201);
 
 export interface FibTarget {
   apply(routes: readonly FibRoute[]): void;
@@ -26,6 +29,10 @@ export class FibSync {
   private timer: NodeJS.Timeout | undefined;
   private readonly delayMs: number;
   private stopped = false;
+  /** Adopted routes by "family|prefix", until converged. */
+  private adopted: Map<string, FibRoute> | undefined;
+  /** Set by adopt(): the kernel's routes have been read. */
+  private begun = false;
 
   constructor(
     private readonly writer: FibTarget,
@@ -35,6 +42,29 @@ export class FibSync {
     private readonly opts: FibSyncOptions = {},
   ) {
     this.delayMs = opts.delayMs ?? 50;
+  }
+
+  /**
+   * Adopts these routes (of a previous run, read from the kernel) until `converged`. Nothing is handed
+   * to the writer before this call: the first hand-over must not remove what was not adopted yet.
+   */
+  adopt(routes: readonly FibRoute[]): void {
+    this.begun = true;
+    this.schedule();
+    if (routes.length === 0) return;
+    this.adopted = new Map(routes.map((r) => [`${familyKeyOf(r.family)}|${r.prefix}`, r]));
+  }
+
+  /** Initial convergence: adopted routes no longer wanted go at the next hand-over. */
+  converged(): void {
+    if (this.adopted === undefined) return;
+    this.adopted = undefined;
+    this.schedule();
+  }
+
+  /** How many routes of a previous run are still adopted. */
+  get adoptedCount(): number {
+    return this.adopted?.size ?? 0;
   }
 
   /** The Router's subscriber callback. */
@@ -56,9 +86,21 @@ export class FibSync {
     this.blackholes = blackholes;
   }
 
-  /** The routes wanted now (for `tern show` and tests). */
+  /** The routes wanted now (for `tern show` and tests), adopted ones included. */
   routes(): FibRoute[] {
-    return [...this.wanted.values()];
+    const out = [...this.wanted.values()];
+    if (this.adopted) for (const [k, r] of this.adopted) if (!this.wanted.has(k)) out.push(r);
+    return out;
+  }
+
+  /** Removes every route of tern's protocol (a withdrawing stop); resolves when handed over. */
+  withdrawAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wanted.clear();
+    this.adopted = undefined;
+    this.writer.apply([]);
+    this.stopped = true;
   }
 
   /** Hands the writer the wanted set soon (also when nothing changed: the first round). */
@@ -66,7 +108,7 @@ export class FibSync {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.opts.ready && !this.opts.ready()) {
+      if (!this.begun || (this.opts.ready && !this.opts.ready())) {
         this.schedule();
         return;
       }

@@ -10,7 +10,7 @@ import { peerKey, samePeerSettings } from '../config/types.js';
 import { FibSync } from '../fib-sync/fib-sync.js';
 import type { NextHopReachability } from '../fib-sync/next-hop-resolver.js';
 import type { FibPolicy } from '../fib-sync/policy.js';
-import { KernelSync, type LearnedPrefix } from '../kernel/index.js';
+import { type FibRoute, type KernelRoute, KernelSync, type LearnedPrefix } from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
@@ -145,6 +145,22 @@ export class Speaker {
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
       if ((await Promise.race([first, timeout])) === 'timeout')
         this.log.warn('the kernel routing table could not be read within 5 s; going on without it');
+      // the previous run's routes stay until the new table is complete (initial convergence)
+      const fib = this.fib;
+      if (fib) {
+        const k = this.config.kernel;
+        const adopted: FibRoute[] = [];
+        for (const r of this.kernel.follower.table.routes()) {
+          if (r.protocol !== k.protocol || r.table !== k.table) continue;
+          const f = fibRouteOf(r);
+          if (f) adopted.push(f);
+        }
+        fib.adopt(adopted);
+        const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
+        this.router.awaitConvergence(this.config.peers.length, wait, () => fib.converged());
+        if (adopted.length > 0)
+          this.log.info({ routes: adopted.length, maxWait: wait }, 'kernel routes of a previous run adopted');
+      }
     }
     await this.listen(this.config.listen);
     if (this.restarting) {
@@ -270,6 +286,8 @@ export class Speaker {
       this.router = Speaker.makeRouter(next, this.log, this.resolver);
       this.router.setOriginated(this.originated());
       this.wireRouter();
+      // every session restarts: what the kernel holds of the old table is replaced as routes come
+      this.fib?.converged();
     }
     const wanted = new Map(next.peers.map((pc) => [peerKey(pc), pc]));
     let removed = 0;
@@ -349,10 +367,20 @@ export class Speaker {
     this.log.info('tern stopped for a graceful restart (no NOTIFICATION sent)');
   }
 
-  /** Cease 6/2 (administrative shutdown, RFC 9003 message) to every peer, then close everything. */
-  async stop(message = 'tern is shutting down'): Promise<void> {
+  /**
+   * Cease 6/2 (administrative shutdown, RFC 9003 message) to every peer, then close everything. The
+   * routes written to the kernel stay (BIRD's `persist`) unless `withdrawRoutes`.
+   */
+  async stop(
+    message = 'tern is shutting down',
+    opts: { readonly withdrawRoutes?: boolean } = {},
+  ): Promise<void> {
     this.stopping = true;
     this.resolver?.stop();
+    if (opts.withdrawRoutes && this.fib && this.kernel?.writer) {
+      this.fib.withdrawAll();
+      await Promise.race([this.kernel.writer.settled(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
     this.fib?.stop();
     await this.kernel?.stop();
     for (const peer of this.peers.values()) {
@@ -386,6 +414,26 @@ function usesKernel(c: TernConfig): boolean {
   return (
     c.nextHopResolution === 'kernel' || c.kernel.write || (c.kernel.learn !== null && c.pools.length > 0)
   );
+}
+
+/** A kernel route of ours as the writer's input (adopted at start). */
+function fibRouteOf(r: KernelRoute): FibRoute | undefined {
+  if (r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit')
+    return { prefix: r.prefix, family: r.family, type: r.type };
+  if (r.type !== 'unicast') return undefined;
+  const hops = r.nextHops.flatMap((h) =>
+    h.gateway === undefined
+      ? []
+      : [
+          {
+            address: h.gateway,
+            ...(h.dev !== undefined ? { device: h.dev } : {}),
+            ...(h.onlink ? { onlink: true } : {}),
+            ...(h.weight !== 1 ? { weight: h.weight } : {}),
+          },
+        ],
+  );
+  return hops.length === 0 ? undefined : { prefix: r.prefix, family: r.family, nextHops: hops };
 }
 
 /** Originated prefixes to be written as blackhole routes. */

@@ -4,16 +4,19 @@
 // aggregation, a pod route that goes is withdrawn at once; routes the peer announces are written to the
 // kernel as `proto bird` routes (plain, or via tunl0 onlink in an IP-in-IP pool, ECMP across peers),
 // an originated block marked `blackhole` is written as a blackhole, and a withdrawal removes the route.
+// A previous run's route is adopted until every peer's End-of-RIB, then removed; a withdrawing stop
+// removes tern's routes; another protocol's route is never touched.
 // Next hops resolve through the copy of the namespace's table (nextHopResolution: kernel, the default).
 //
 // Needs root and `ip netns`; otherwise prints `SKIPPED kernel (...)`, or fails under TERN_REQUIRE_INTEROP=1.
 
 import { afterEach, expect, it } from 'vitest';
+import { Afi, Safi } from '../../src/bgp/messages/iana.js';
 import { KEEPALIVE } from '../../src/bgp/messages/keepalive.js';
 import { encodeMessage } from '../../src/bgp/messages/message.js';
 import { makeOpen } from '../../src/bgp/messages/open.js';
 import { formatIpv4Key } from '../../src/bgp/messages/prefix.js';
-import type { UpdateMessage } from '../../src/bgp/messages/update.js';
+import { endOfRib, type UpdateMessage } from '../../src/bgp/messages/update.js';
 import { parseConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Speaker } from '../../src/speaker/speaker.js';
@@ -103,6 +106,9 @@ describeNetns('kernel sync through the speaker (learn, advertise, write)', () =>
     await h.ip(ns, ['route', 'add', 'blackhole', '10.244.1.0/26', 'proto', '80']);
     await h.ip(ns, ['route', 'add', '10.244.1.7/32', 'dev', 'cali1', 'scope', 'link']);
     await h.ip(ns, ['route', 'add', '10.244.9.5/32', 'dev', 'cali2', 'scope', 'link']);
+    // a previous run's route, and another protocol's
+    await h.ip(ns, ['route', 'add', '10.99.9.0/24', 'via', '10.0.0.9', 'proto', '12']);
+    await h.ip(ns, ['route', 'add', '10.98.0.0/24', 'via', '10.0.0.8', 'proto', 'static']);
     const port = 20000 + Math.floor(Math.random() * 20000);
     const config = parseConfig(
       `routerId: 10.0.0.1
@@ -164,6 +170,14 @@ peers:
     expect(await route('10.244.2.0/26')).toMatchObject({ type: 'blackhole' });
     expect(await route('10.244.1.0/26')).toBeUndefined();
 
+    // the previous run's route is adopted until every peer's End-of-RIB, then removed
+    expect(await route('10.99.9.0/24')).toMatchObject({ gateway: '10.0.0.9' });
+    a.conn.send(encodeMessage(endOfRib(Afi.IPV4, Safi.UNICAST)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await route('10.99.9.0/24')).toBeDefined();
+    b.conn.send(encodeMessage(endOfRib(Afi.IPV4, Safi.UNICAST)));
+    await until('the stale route removed', async () => (await route('10.99.9.0/24')) === undefined);
+
     // a withdrawal removes the route; one path of two leaves ECMP
     a.conn.send(
       encodeMessage({
@@ -178,5 +192,11 @@ peers:
     );
     await until('A block gone', async () => (await route('10.244.3.0/26')) === undefined);
     await until('one path left', async () => (await route('10.250.0.0/24'))?.gateway === '10.0.0.3');
+
+    // a withdrawing stop removes tern's routes, and only tern's
+    await sp.stop('test over', { withdrawRoutes: true });
+    expect(await shown(h, ns)).toEqual([]);
+    const statics = await h.ip(ns, ['-json', 'route', 'show', 'proto', 'static']);
+    expect(JSON.parse(statics.stdout)).toMatchObject([{ dst: '10.98.0.0/24' }]);
   });
 });

@@ -192,8 +192,39 @@ export class Router {
     return this.deferral !== undefined;
   }
 
-  /** A peer's End-of-RIB for a family (counts towards ending the deferral). */
+  /**
+   * Initial convergence: every expected peer has sent End-of-RIB for each of its families, or `seconds`
+   * ran out. The FIB writer waits for it before it removes the routes of a previous run it does not want
+   * (until then it adopts them). Calls `then` once.
+   */
+  awaitConvergence(expected: number, seconds: number, then: (why: string) => void): void {
+    const done = (why: string): void => {
+      if (this.convergence !== c) return;
+      clearTimeout(c.timer);
+      this.convergence = undefined;
+      this.log.info({ why }, 'initial convergence');
+      then(why);
+    };
+    const timer = setTimeout(() => done(`${seconds} s passed`), seconds * 1000);
+    timer.unref();
+    const c = { expected, got: new Map<RibPeer, Set<number>>(), timer, done };
+    this.convergence = c;
+    if (expected === 0) done('no peers');
+  }
+
+  private convergence:
+    | {
+        readonly expected: number;
+        readonly got: Map<RibPeer, Set<number>>;
+        readonly timer: NodeJS.Timeout;
+        readonly done: (why: string) => void;
+      }
+    | undefined;
+
+  /** A peer's End-of-RIB for a family (counts towards ending the deferral and initial convergence). */
   endOfRibFrom(p: RibPeer, family: number): void {
+    const c = this.convergence;
+    if (c && this.complete(c.got, p, family) >= c.expected) c.done('End-of-RIB from every peer');
     const d = this.deferral;
     if (!d) return;
     let fams = d.done.get(p);
@@ -206,6 +237,19 @@ export class Router {
     for (const [peer, got] of d.done)
       if (this.peers.has(peer) && peer.families.every((f) => got.has(f))) complete++;
     if (complete >= d.expected) this.endDeferral('End-of-RIB from every peer');
+  }
+
+  /** Records an End-of-RIB in `got`; returns how many attached peers have sent all theirs. */
+  private complete(got: Map<RibPeer, Set<number>>, p: RibPeer, family: number): number {
+    let fams = got.get(p);
+    if (!fams) {
+      fams = new Set();
+      got.set(p, fams);
+    }
+    fams.add(family);
+    let n = 0;
+    for (const [peer, f] of got) if (this.peers.has(peer) && peer.families.every((x) => f.has(x))) n++;
+    return n;
   }
 
   private endDeferral(why: string): void {
