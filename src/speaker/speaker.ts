@@ -133,6 +133,11 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    // the deferral first: `show status` (and calico-node's readiness check) may ask at once
+    if (this.restarting) {
+      const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
+      this.router.deferUntilEndOfRib(this.config.peers.length, wait);
+    }
     this.resolver?.start();
     if (this.kernel) {
       this.kernel.onOriginate((set) => {
@@ -163,10 +168,6 @@ export class Speaker {
       }
     }
     await this.listen(this.config.listen);
-    if (this.restarting) {
-      const wait = Math.max(120, ...this.config.peers.map((p) => p.gracefulRestart.restartTime));
-      this.router.deferUntilEndOfRib(this.config.peers.length, wait);
-    }
     for (const pc of this.config.peers) this.addPeer(pc);
     this.restarting = false;
     this.log.info(
