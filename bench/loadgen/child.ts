@@ -3,10 +3,11 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BgpClient } from './client.js';
-import { type ClientWire, encodeClient } from './encode.js';
+import { type ClientWire, type EncodeOptions, encodeClient, encodeWithdrawals } from './encode.js';
 import { Plan } from './plan.js';
 import {
   type ChildMessage,
+  type ChurnAction,
   type ClientState,
   type LoadOptions,
   now,
@@ -27,12 +28,21 @@ class Generator {
   private readonly cpuStart = process.cpuUsage();
   private allEstablishedAt: number | undefined;
   private progress: NodeJS.Timeout | undefined;
+  private readonly plan: Plan;
+  private readonly encode: Omit<EncodeOptions, 'announce'>;
 
   constructor(private readonly options: LoadOptions) {
     this.loop.enable();
     const t0 = now();
     const plan = new Plan(options.plan);
-    const encode = { holdTime: options.holdTime, ibgp: options.ibgp, endOfRib: options.endOfRib ?? true };
+    this.plan = plan;
+    const encode = {
+      holdTime: options.holdTime,
+      ibgp: options.ibgp,
+      endOfRib: options.endOfRib ?? true,
+      ...(options.gracefulRestart !== undefined ? { gracefulRestart: options.gracefulRestart } : {}),
+    };
+    this.encode = encode;
     const onState = (c: BgpClient, from: ClientState): void => this.onState(c, from);
     let updateMessages = 0;
     let updateBytes = 0;
@@ -46,6 +56,7 @@ class Generator {
           target: options.target,
           holdTime: options.holdTime,
           announceOnEstablished: options.announce === 'established',
+          ...(options.connectRetryMs !== undefined ? { connectRetryMs: options.connectRetryMs } : {}),
         },
         wire,
         tally,
@@ -99,6 +110,35 @@ class Generator {
     for (const c of this.clients) c.announce();
   }
 
+  /**
+   * One client's churn (protocol.ts ChurnAction); replies with the time it wrote or dropped, or without
+   * one when it could not (no such client, session not Established).
+   */
+  churn(id: number, index: number, action: ChurnAction): void {
+    const c = this.clients[index];
+    if (c === undefined) {
+      send({ type: 'reply', id, summary: this.summary() });
+      return;
+    }
+    const p = this.plan.client(index);
+    let at: number | undefined;
+    switch (action.kind) {
+      case 'withdraw':
+        at = c.send(encodeWithdrawals(this.plan, p));
+        break;
+      case 'announce':
+        at = c.send(encodeClient(this.plan, p, { ...this.encode, endOfRib: false, announce: true }).updates);
+        break;
+      case 'restart':
+        at = c.restart(
+          encodeClient(this.plan, p, { ...this.encode, announce: true, count: action.keep, restarted: true }),
+          new Tally(this.plan, index, this.options.nextHop),
+        );
+        break;
+    }
+    send({ type: 'reply', id, summary: this.summary(), ...(at !== undefined ? { at } : {}) });
+  }
+
   summary(): Summary {
     const t = now();
     const notifications: Record<string, number> = {};
@@ -120,6 +160,10 @@ class Generator {
     let malformed = 0;
     let decodeErrors = 0;
     let closes = 0;
+    let restarts = 0;
+    let sessionDrops = 0;
+    let failedConnects = 0;
+    const heldCounts: Record<number, number> = {};
     let maxSilenceMs = 0;
     let silencesOverHoldTime = 0;
     let firstProblem: string | undefined;
@@ -131,6 +175,9 @@ class Generator {
         notificationCount++;
       }
       closes += c.closeCount;
+      restarts += c.restartCount;
+      sessionDrops += c.dropCount;
+      failedConnects += c.failedConnectCount;
       if (c.decodeFailed) decodeErrors++;
       const silence = c.silenceMs(t);
       if (silence > maxSilenceMs) maxSilenceMs = silence;
@@ -146,6 +193,7 @@ class Generator {
       if (c.tally.complete) complete++;
       if (s.held < min) min = s.held;
       if (s.held > max) max = s.held;
+      heldCounts[s.held] = (heldCounts[s.held] ?? 0) + 1;
       expected = s.expected;
       duplicates += s.duplicates;
       own += s.own;
@@ -172,6 +220,7 @@ class Generator {
       complete,
       ...(allFullAt !== undefined && complete === this.clients.length ? { allFullAt } : {}),
       held: { min: Number.isFinite(min) ? min : 0, max, expected },
+      heldCounts,
       duplicates,
       own,
       foreign,
@@ -184,9 +233,14 @@ class Generator {
       notifications,
       notificationCount,
       closes,
+      restarts,
+      sessionDrops,
+      failedConnects,
       maxSilenceMs: Math.round(maxSilenceMs),
       silencesOverHoldTime,
-      ...(this.monitor !== undefined ? { monitor: this.monitor.tally.snapshot } : {}),
+      ...(this.monitor !== undefined
+        ? { monitor: this.monitor.tally.snapshot, monitorState: this.monitor.state }
+        : {}),
       generator: {
         cpuUserMs: Math.round(cpu.user / 1000),
         cpuSystemMs: Math.round(cpu.system / 1000),
@@ -232,6 +286,9 @@ function handle(msg: ParentMessage): void {
       return;
     case 'go':
       need(gen).go();
+      return;
+    case 'churn':
+      need(gen).churn(msg.id, msg.client, msg.action);
       return;
     case 'stats':
       need(gen).stats(msg.id, msg.detail);

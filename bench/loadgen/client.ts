@@ -1,8 +1,13 @@
 // One load-generator client: a raw TCP connection from its own loopback address to the daemon, the
 // least of a BGP speaker that keeps a session up (OPEN, KEEPALIVE answer, KEEPALIVE every hold time / 3),
 // its pre-encoded UPDATEs written in one go, and everything it receives counted (tally.ts). It never
-// reconnects and never enforces a hold timer of its own: it records what the daemon does (the longest
-// silence, every NOTIFICATION, every close) instead of reacting to it.
+// enforces a hold timer of its own and never reconnects a session that was Established: it records what
+// the daemon does (the longest silence, every NOTIFICATION, every close) instead of reacting to it. Two
+// exceptions: with `connectRetryMs`, a connection that fails before Established is tried again after
+// that long (a BGP speaker's ConnectRetry timer); and a restart the parent asks for (bench/rr's churn)
+// drops the connection without a NOTIFICATION, then opens a new one, tried again every
+// RESTART_RETRY_MS until it is Established (a daemon that has not yet seen the old connection go
+// refuses the new one).
 
 import { connect, type Socket } from 'node:net';
 import { Framer } from '../../src/bgp/messages/framer.js';
@@ -27,6 +32,9 @@ const CEASE_BYTES = Buffer.from(
 /** Byte 18 of a message: its type. */
 const TYPE_AT = 18;
 
+/** After a restart, the next connection attempt this long after a refused one. */
+const RESTART_RETRY_MS = 100;
+
 export interface ClientOptions {
   readonly index: number;
   readonly localAddress: string;
@@ -34,11 +42,21 @@ export interface ClientOptions {
   readonly holdTime: number;
   /** Send the UPDATEs as soon as the session is Established (otherwise on `announce()`). */
   readonly announceOnEstablished: boolean;
+  /** Try a connection that failed before Established again after this long; undefined: never. */
+  readonly connectRetryMs?: number;
 }
 
 export class BgpClient {
   private socket: Socket | undefined;
   private framer = new Framer();
+  /** A restart was asked for: reconnect on close until the new session is Established. */
+  private restarting = false;
+  private restarts = 0;
+  private stopping = false;
+  /** Established sessions the daemon ended (the drop of a restart asked for is not one). */
+  private drops = 0;
+  /** Connections that closed before Established. */
+  private failedConnects = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private stateNow: ClientState = 'idle';
   private wantAnnounce: boolean;
@@ -58,8 +76,8 @@ export class BgpClient {
 
   constructor(
     private readonly opts: ClientOptions,
-    private readonly wire: ClientWire,
-    readonly tally: Tally,
+    private wire: ClientWire,
+    private counts: Tally,
     /** Called on every state change (the child sums states from it). */
     private readonly onState: (c: BgpClient, from: ClientState) => void,
   ) {
@@ -70,6 +88,11 @@ export class BgpClient {
     return this.stateNow;
   }
 
+  /** What the client holds; a restart starts a new one. */
+  get tally(): Tally {
+    return this.counts;
+  }
+
   private setState(to: ClientState): void {
     const from = this.stateNow;
     if (from === to) return;
@@ -78,8 +101,8 @@ export class BgpClient {
   }
 
   connect(): void {
-    if (this.socket !== undefined) return;
-    this.connectAt = now();
+    if (this.socket !== undefined || this.stopping) return;
+    this.connectAt ??= now();
     this.setState('connecting');
     const s = connect({
       host: this.opts.target.host,
@@ -105,8 +128,35 @@ export class BgpClient {
     if (this.stateNow === 'established') this.sendUpdates();
   }
 
+  /** Writes more UPDATEs (churn) on an Established session; returns the time written, or undefined. */
+  send(bytes: Buffer): number | undefined {
+    if (this.stateNow !== 'established' || this.socket === undefined) return undefined;
+    this.socket.write(bytes);
+    return now();
+  }
+
+  /**
+   * A graceful restart (RFC 4724) as a restarting speaker does it: the connection dropped at once
+   * without a NOTIFICATION, then a new one that sends `wire` (its OPEN with the Restart bit, the routes
+   * it still has, End-of-RIB) and counts into `tally` (what it held went with the old session).
+   * Returns the time of the drop.
+   */
+  restart(wire: ClientWire, tally: Tally): number {
+    this.wire = wire;
+    this.counts = tally;
+    this.announced = false;
+    this.wantAnnounce = true;
+    this.restarting = true;
+    this.restarts++;
+    const t = now();
+    if (this.socket === undefined || this.socket.destroyed) this.onClose();
+    else this.socket.destroy();
+    return t;
+  }
+
   /** Cease / Administrative Shutdown on an open session, then closes. */
   stop(): void {
+    this.stopping = true;
     const s = this.socket;
     if (s === undefined || s.destroyed) return;
     if (this.stateNow !== 'connecting') s.end(CEASE_BYTES);
@@ -175,6 +225,7 @@ export class BgpClient {
   }
 
   private established(t: number): void {
+    this.restarting = false;
     this.establishedAt = t;
     this.sessions++;
     this.setState('established');
@@ -195,12 +246,30 @@ export class BgpClient {
   private onClose(): void {
     clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
+    const wasEstablished = this.stateNow === 'established';
     this.closes.push({
       at: now(),
       state: this.stateNow,
       ...(this.lastError !== undefined ? { error: this.lastError } : {}),
     });
+    if (!wasEstablished) this.failedConnects++;
+    else if (!this.restarting && !this.stopping) this.drops++;
     this.setState('closed');
+    if (this.stopping) return;
+    // the drop of a restart reconnects at once; a refused attempt after it waits a little
+    const retryMs = this.restarting
+      ? wasEstablished
+        ? 0
+        : RESTART_RETRY_MS
+      : wasEstablished
+        ? undefined
+        : this.opts.connectRetryMs;
+    if (retryMs === undefined) return;
+    this.socket = undefined;
+    this.framer = new Framer();
+    this.lastError = undefined;
+    if (retryMs === 0) this.connect();
+    else setTimeout(() => this.connect(), retryMs);
   }
 
   /** The longest silence so far, counting the one going on now. */
@@ -218,6 +287,20 @@ export class BgpClient {
 
   get closeCount(): number {
     return this.closes.length;
+  }
+
+  /** Restarts asked for (each also counts one close). */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** Established sessions the daemon ended (not counting restarts asked for, nor `stop`). */
+  get dropCount(): number {
+    return this.drops;
+  }
+
+  get failedConnectCount(): number {
+    return this.failedConnects;
   }
 
   get decodeFailed(): boolean {
@@ -242,6 +325,7 @@ export class BgpClient {
       ...opt('connectAt', this.connectAt),
       ...opt('establishedAt', this.establishedAt),
       sessions: this.sessions,
+      restarts: this.restarts,
       ...opt('announcedAt', this.announcedAt),
       ...opt('peerHoldTime', this.peerHoldTime),
       keepalivesReceived: this.keepalivesReceived,

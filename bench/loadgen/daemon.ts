@@ -1,6 +1,6 @@
 // A real `tern run` as a child process, for load tests and benchmarks: its config written from a plan,
-// started (through tsx from the sources, or compiled), asked over its control socket, measured from
-// /proc, and stopped by PID (SIGTERM, then SIGKILL).
+// started (through tsx from the sources, or compiled: .bench-build/ or dist/), asked over its control
+// socket, measured from /proc, and stopped by PID (SIGTERM, then SIGKILL).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -60,8 +60,11 @@ export interface DaemonOptions {
   readonly logLevel?: string;
   readonly nodeArgs?: readonly string[];
   readonly cpus?: string;
-  /** `source`: src/cli/main.ts through tsx (default); `built`: .bench-build/src/cli/main.js. */
-  readonly entry?: 'source' | 'built';
+  /**
+   * `source`: src/cli/main.ts through tsx (default); `built`: .bench-build/src/cli/main.js; `dist`:
+   * dist/cli/main.js, what `npm run build` (tsconfig.build.json) ships.
+   */
+  readonly entry?: 'source' | 'built' | 'dist';
 }
 
 export class TernDaemon {
@@ -83,10 +86,12 @@ export class TernDaemon {
     const root = projectRoot(import.meta.url);
     const file = join(o.dir, 'tern.json');
     writeFileSync(file, o.config);
-    const main =
-      o.entry === 'built'
-        ? pathToFileURL(join(root, '.bench-build/src/cli/main.js'))
-        : pathToFileURL(join(root, 'src/cli/main.ts'));
+    const entry = {
+      source: 'src/cli/main.ts',
+      built: '.bench-build/src/cli/main.js',
+      dist: 'dist/cli/main.js',
+    };
+    const main = pathToFileURL(join(root, entry[o.entry ?? 'source']));
     const [cmd, ...args] = nodeCommand(main, o.nodeArgs, o.cpus);
     const child = spawn(
       cmd!,

@@ -11,7 +11,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../../test/helpers/root.js';
-import type { ChildMessage, ClientStats, LoadOptions, ParentMessage, Summary } from './protocol.js';
+import type {
+  ChildMessage,
+  ChurnAction,
+  ClientStats,
+  LoadOptions,
+  ParentMessage,
+  Summary,
+} from './protocol.js';
 
 export { Plan, type PlanOptions } from './plan.js';
 export * from './protocol.js';
@@ -46,7 +53,11 @@ interface Waiter {
   readonly resolve: (s: Summary) => void;
 }
 
-type Reply = { readonly summary: Summary; readonly clients?: readonly ClientStats[] };
+type Reply = {
+  readonly summary: Summary;
+  readonly clients?: readonly ClientStats[];
+  readonly at?: number;
+};
 
 export class LoadGenerator {
   private latestSummary: Summary | undefined;
@@ -131,9 +142,11 @@ export class LoadGenerator {
         this.latestSummary = m.summary;
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
-        p?.resolve(
-          m.clients === undefined ? { summary: m.summary } : { summary: m.summary, clients: m.clients },
-        );
+        p?.resolve({
+          summary: m.summary,
+          ...(m.clients !== undefined ? { clients: m.clients } : {}),
+          ...(m.at !== undefined ? { at: m.at } : {}),
+        });
         return;
       }
       case 'error':
@@ -154,11 +167,23 @@ export class LoadGenerator {
   }
 
   stats(detail = false): Promise<Reply> {
+    return this.request((id) => ({ type: 'stats', id, detail }));
+  }
+
+  /** Client `client` withdraws, announces again or restarts (ChurnAction); resolves with when it did. */
+  async churn(client: number, action: ChurnAction): Promise<number> {
+    const r = await this.request((id) => ({ type: 'churn', id, client, action }));
+    if (r.at === undefined)
+      throw new Error(`churn ${action.kind}: client ${client} does not exist or is not Established`);
+    return r.at;
+  }
+
+  private request(msg: (id: number) => ParentMessage): Promise<Reply> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        this.post({ type: 'stats', id, detail });
+        this.post(msg(id));
       } catch (e) {
         this.pending.delete(id);
         reject(e as Error);

@@ -9,6 +9,10 @@
 //                    itself or for the session address)
 //   BGP identifier   the next hop (unique, never the daemon's)
 //   prefixes         prefixBase + (i * K + j) * 2^(32 - prefixLength), j = 0..K-1
+//   borrowed         with `borrowed`, a Calico node: the last of the K prefixes is a /32 instead, an
+//                    address "borrowed" from the next client's first block (its last address), as when
+//                    Calico's IPAM gives a pod an address from another node's block; the blocks are then
+//                    prefixBase + (i * (K - 1) + j) * 2^(32 - prefixLength), j = 0..K-2
 
 import { AS_TRANS } from '../../src/bgp/messages/iana.js';
 import { formatIpv4, ipv4Key, parseIpv4 } from '../../src/bgp/messages/prefix.js';
@@ -16,7 +20,7 @@ import { formatIpv4, ipv4Key, parseIpv4 } from '../../src/bgp/messages/prefix.js
 export interface PlanOptions {
   /** Number of clients that announce (the monitor is extra). */
   readonly clients: number;
-  /** Prefixes each client announces. */
+  /** Prefixes each client announces (with `borrowed`, the last of them is the borrowed /32). */
   readonly prefixesPerClient: number;
   /** Length of every announced prefix, 8..32. Default 32. */
   readonly prefixLength?: number;
@@ -26,6 +30,11 @@ export interface PlanOptions {
   readonly firstAsn?: number;
   /** Every client in this one AS (iBGP towards a daemon of that AS, for the reflector benchmark). */
   readonly sameAsn?: number;
+  /**
+   * The last prefix of each client is a /32 inside the next client's first block (Calico: a /26 block
+   * and an address borrowed from another node's block). Needs prefixLength < 32 and at least 2 prefixes.
+   */
+  readonly borrowed?: boolean;
 }
 
 export interface ClientPlan {
@@ -66,6 +75,9 @@ export class Plan {
   readonly clients: number;
   readonly prefixesPerClient: number;
   readonly prefixLength: number;
+  readonly borrowed: boolean;
+  /** Blocks (prefixes of `prefixLength`) per client: all its prefixes, or all but the borrowed /32. */
+  private readonly blocks: number;
   private readonly base: number;
   private readonly step: number;
   private readonly firstAsn: number;
@@ -77,6 +89,8 @@ export class Plan {
     this.prefixLength = opts.prefixLength ?? 32;
     this.firstAsn = opts.firstAsn ?? PRIVATE_4_OCTET_FIRST + 1;
     this.sameAsn = opts.sameAsn;
+    this.borrowed = opts.borrowed ?? false;
+    this.blocks = this.prefixesPerClient - (this.borrowed ? 1 : 0);
     const base = parseIpv4(opts.prefixBase ?? '10.0.0.0');
     if (base === undefined) throw new RangeError(`prefixBase: not a dotted quad: ${opts.prefixBase}`);
     if (!Number.isInteger(this.prefixLength) || this.prefixLength < 8 || this.prefixLength > 32)
@@ -87,7 +101,9 @@ export class Plan {
     if (!Number.isInteger(this.clients) || this.clients < 1) throw new RangeError('clients: at least 1');
     if (!Number.isInteger(this.prefixesPerClient) || this.prefixesPerClient < 0)
       throw new RangeError('prefixesPerClient: 0 or more');
-    const last = base + this.total * this.step;
+    if (this.borrowed && (this.prefixLength === 32 || this.prefixesPerClient < 2))
+      throw new RangeError('borrowed: needs prefixLength < 32 and prefixesPerClient >= 2');
+    const last = base + this.clients * this.blocks * this.step;
     if (last > 2 ** 32) throw new RangeError(`${this.total} prefixes from ${opts.prefixBase} overrun 2^32`);
     const lastAsn = this.firstAsn + this.clients;
     if (this.sameAsn === undefined) {
@@ -128,21 +144,34 @@ export class Plan {
   /** The prefix keys (see prefix.ts) client `index` announces. */
   prefixesOf(index: number): number[] {
     const out: number[] = new Array(this.prefixesPerClient);
-    const first = index * this.prefixesPerClient;
-    for (let j = 0; j < this.prefixesPerClient; j++)
+    const first = index * this.blocks;
+    for (let j = 0; j < this.blocks; j++)
       out[j] = ipv4Key(this.base + (first + j) * this.step, this.prefixLength);
+    if (this.borrowed) {
+      const lender = ((index + 1) % this.clients) * this.blocks;
+      out[this.blocks] = ipv4Key(this.base + lender * this.step + this.step - 1, 32);
+    }
     return out;
   }
 
   /** Position of a prefix key in the plan, 0..total-1, or -1 when it is not one of the plan's. */
   slot(key: number): number {
     const len = key & 63;
-    if (len !== this.prefixLength) return -1;
     const addr = (key - len) / 64;
     const off = addr - this.base;
-    if (off < 0 || off % this.step !== 0) return -1;
-    const slot = off / this.step;
-    return slot < this.total ? slot : -1;
+    if (off < 0) return -1;
+    if (len === this.prefixLength) {
+      if (off % this.step !== 0) return -1;
+      const block = off / this.step;
+      if (block >= this.clients * this.blocks) return -1;
+      const client = Math.floor(block / this.blocks);
+      return client * this.prefixesPerClient + (block % this.blocks);
+    }
+    if (!this.borrowed || len !== 32 || off % this.step !== this.step - 1) return -1;
+    const block = (off - (this.step - 1)) / this.step;
+    if (block % this.blocks !== 0 || block >= this.clients * this.blocks) return -1;
+    const borrower = (block / this.blocks - 1 + this.clients) % this.clients;
+    return borrower * this.prefixesPerClient + this.blocks;
   }
 
   /** The client that announces the prefix in `slot`. */

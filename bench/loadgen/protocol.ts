@@ -7,12 +7,15 @@
 //   connect                  ->    connects every client (paced by connectPerSecond)
 //                            <-    progress {summary}         every progressMs while something changes
 //   go                       ->    clients in announce: 'go' send their UPDATEs (now or once Established)
+//   churn {id, client, action} ->  one client withdraws its prefixes, announces them again, or restarts
+//                            <-    reply {id, summary, at}    at: when the bytes were written / it dropped
 //   stats {id, detail}       ->
 //                            <-    reply {id, summary, clients?}
 //   stop {id}                ->    Cease 6/2 on every session, then
 //                            <-    reply {id, summary}, and the child exits
 
 import { errorCodeName, errorSubcodeName } from '../../src/bgp/messages/iana.js';
+import type { ClientGracefulRestart } from './encode.js';
 import type { PlanOptions } from './plan.js';
 import type { NextHopRule, TallyCounts } from './tally.js';
 
@@ -36,7 +39,24 @@ export interface LoadOptions {
   readonly connectPerSecond?: number;
   /** How often the child pushes a progress summary (ms). Default 200. */
   readonly progressMs?: number;
+  /**
+   * A connection that fails before Established is tried again after this long (ms); absent: never (a
+   * client then stays closed, and the test sees it).
+   */
+  readonly connectRetryMs?: number;
+  /** Clients (not the monitor) offer graceful restart (RFC 4724) in their OPEN. */
+  readonly gracefulRestart?: ClientGracefulRestart;
 }
+
+/**
+ * A change one client makes on its Established session: `withdraw` all its prefixes, `announce` them
+ * again, or `restart` gracefully (the connection dropped, a new one with the Restart bit that announces
+ * only the first `keep` prefixes, then End-of-RIB).
+ */
+export type ChurnAction =
+  | { readonly kind: 'withdraw' }
+  | { readonly kind: 'announce' }
+  | { readonly kind: 'restart'; readonly keep: number };
 
 export type ClientState = 'idle' | 'connecting' | 'open-sent' | 'open-confirm' | 'established' | 'closed';
 
@@ -64,6 +84,8 @@ export interface ClientStats {
   readonly establishedAt?: number;
   /** Times the session reached Established. */
   readonly sessions: number;
+  /** Graceful restarts asked for by the parent (each one also counts a close). */
+  readonly restarts: number;
   /** When the UPDATEs were written. */
   readonly announcedAt?: number;
   /** The hold time in the daemon's OPEN. */
@@ -97,6 +119,8 @@ export interface Summary {
   /** When the last client reached its expected count, once every client has (the convergence time). */
   readonly allFullAt?: number;
   readonly held: { readonly min: number; readonly max: number; readonly expected: number };
+  /** How many announcing clients hold exactly n prefixes, by n (a churn's target is a count of these). */
+  readonly heldCounts: Readonly<Record<number, number>>;
   readonly duplicates: number;
   readonly own: number;
   readonly foreign: number;
@@ -109,12 +133,18 @@ export interface Summary {
   /** NOTIFICATIONs received, by "code/subcode name". */
   readonly notifications: Readonly<Record<string, number>>;
   readonly notificationCount: number;
-  /** Connection closes (any cause). */
+  /** Connection closes (any cause), and those of them that were restarts asked for. */
   readonly closes: number;
+  readonly restarts: number;
+  /** Established sessions the daemon ended (restarts asked for, and `stop`, are not counted). */
+  readonly sessionDrops: number;
+  /** Connections closed before Established (refused, reset, closed during the OPEN exchange). */
+  readonly failedConnects: number;
   /** The longest silence from the daemon on any Established session, and how many exceeded the hold time. */
   readonly maxSilenceMs: number;
   readonly silencesOverHoldTime: number;
   readonly monitor?: TallyCounts;
+  readonly monitorState?: ClientState;
   /** The generator's own cost: to show it is not the bottleneck. */
   readonly generator: {
     readonly cpuUserMs: number;
@@ -128,6 +158,7 @@ export type ParentMessage =
   | { readonly type: 'start'; readonly options: LoadOptions }
   | { readonly type: 'connect' }
   | { readonly type: 'go' }
+  | { readonly type: 'churn'; readonly id: number; readonly client: number; readonly action: ChurnAction }
   | { readonly type: 'stats'; readonly id: number; readonly detail: boolean }
   | { readonly type: 'stop'; readonly id: number };
 
@@ -144,6 +175,8 @@ export type ChildMessage =
       readonly id: number;
       readonly summary: Summary;
       readonly clients?: readonly ClientStats[];
+      /** churn: when the client wrote its UPDATEs or dropped its connection. */
+      readonly at?: number;
     }
   | { readonly type: 'error'; readonly message: string };
 

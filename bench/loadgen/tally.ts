@@ -45,6 +45,8 @@ export interface TallyCounts {
   readonly firstAt?: number;
   readonly lastAt?: number;
   readonly fullAt?: number;
+  /** Time of the last UPDATE that changed `held` (an announcement of a new prefix or a withdrawal). */
+  readonly changedAt?: number;
 }
 
 export class Tally {
@@ -117,8 +119,12 @@ export class Tally {
       c.endOfRib++;
       return;
     }
+    const heldBefore = c.held;
     for (const key of withdrawn) this.withdraw(key);
-    if (announced.length === 0) return;
+    if (announced.length === 0) {
+      if (c.held !== heldBefore) c.changedAt = now;
+      return;
+    }
 
     c.firstAt ??= now;
     c.lastAt = now;
@@ -155,6 +161,7 @@ export class Tally {
         this.problem(`${formatIpv4Key(key)} origin AS ${originAs ?? 'none'}, expected ${wantAs}`);
       }
     }
+    if (c.held !== heldBefore) c.changedAt = now;
     if (c.fullAt === undefined && c.held === c.expected) c.fullAt = now;
   }
 

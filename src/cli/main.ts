@@ -3,11 +3,12 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../config/types.js';
-import type { LogLevel } from '../log.js';
+import { LOG_FORMATS, type LogFormat, type LogLevel } from '../log.js';
 import { ternVersion } from '../version.js';
 import { type CalicoOptions, runCalicoRender } from './calico.js';
 import { runCheck } from './check.js';
 import { contextFromOptions, type DecodeOptions, decodeInputs } from './decode.js';
+import { runDemo } from './demo.js';
 import { runDaemon } from './run.js';
 import { controlRequest, DEFAULT_SOCKET, formatShow } from './show.js';
 
@@ -19,6 +20,12 @@ async function readStdin(): Promise<string> {
 
 interface CalicoFlags {
   calico?: string;
+  /** `--calico-etcd` alone: the endpoints come from ETCD_ENDPOINTS. */
+  calicoEtcd?: string | true;
+  etcdPrefix?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
   node?: string;
   routerId?: string;
   controlSocket?: string;
@@ -28,8 +35,19 @@ interface CalicoFlags {
 }
 
 function calicoOptions(f: CalicoFlags, pollSeconds?: number): CalicoOptions {
+  const etcd =
+    f.calicoEtcd === undefined
+      ? undefined
+      : {
+          ...(typeof f.calicoEtcd === 'string' ? { endpoints: f.calicoEtcd } : {}),
+          ...(f.etcdPrefix !== undefined ? { prefix: f.etcdPrefix } : {}),
+          ...(f.etcdCa !== undefined ? { ca: f.etcdCa } : {}),
+          ...(f.etcdCert !== undefined ? { cert: f.etcdCert } : {}),
+          ...(f.etcdKey !== undefined ? { key: f.etcdKey } : {}),
+        };
   return {
-    calico: f.calico ?? '',
+    ...(f.calico !== undefined ? { calico: f.calico } : {}),
+    ...(etcd !== undefined ? { etcd } : {}),
     ...(f.node !== undefined ? { node: f.node } : {}),
     ...(f.routerId !== undefined ? { routerId: f.routerId } : {}),
     ...(f.controlSocket !== undefined ? { controlSocket: f.controlSocket } : {}),
@@ -38,6 +56,28 @@ function calicoOptions(f: CalicoFlags, pollSeconds?: number): CalicoOptions {
     ...(f.kernelWrite === false ? { kernelWrite: false } : {}),
     ...(pollSeconds !== undefined ? { pollSeconds } : {}),
   };
+}
+
+/** The options of Calico's etcd datastore, shared by `tern run` and `tern calico render`. */
+function etcdFlags(cmd: Command, pre: string): Command {
+  return cmd
+    .option(
+      '--calico-etcd [endpoints]',
+      `${pre}Calico's etcd v3 datastore: endpoints, comma-separated (default: $ETCD_ENDPOINTS)`,
+    )
+    .option('--etcd-prefix <prefix>', "with --calico-etcd: the key prefix (default: Calico's /calico)")
+    .option('--etcd-ca <file>', 'with --calico-etcd: CA certificate, PEM (default: $ETCD_CA_CERT_FILE)')
+    .option('--etcd-cert <file>', 'with --calico-etcd: client certificate, PEM (default: $ETCD_CERT_FILE)')
+    .option('--etcd-key <file>', 'with --calico-etcd: client key, PEM (default: $ETCD_KEY_FILE)');
+}
+
+/** Exactly one of -c, --calico, --calico-etcd (`config` only for `tern run`); the message, or undefined. */
+function oneSource(f: CalicoFlags & { config?: string }, withConfig: boolean): string | undefined {
+  const given = [withConfig && f.config !== undefined, f.calico !== undefined, f.calicoEtcd !== undefined];
+  if (given.filter(Boolean).length === 1) return undefined;
+  return withConfig
+    ? 'give either -c <config> or --calico <path> or --calico-etcd <endpoints> (with --node <name>)'
+    : 'give either --calico <path> or --calico-etcd <endpoints>';
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -69,11 +109,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (errors.length > 0) code = 1;
     });
 
-  program
+  const run = program
     .command('run')
     .description('run the BGP daemon')
     .option('-c, --config <file>', 'configuration file (YAML or JSON, see docs/config.md)')
-    .option('--calico <path>', 'instead of -c: Calico resources, a YAML file or a directory (docs/calico.md)')
+    .option(
+      '--calico <path>',
+      'instead of -c: Calico resources, a YAML file or a directory (docs/calico.md)',
+    );
+  etcdFlags(run, 'instead of -c: ')
     .option('--node <name>', 'with --calico: the name of this node (default: $NODENAME)')
     .option(
       '--router-id <id>',
@@ -88,6 +132,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         LOG_LEVELS,
       ),
     )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines as JSON, or pretty (one readable line each); default: pretty on a terminal, else json',
+      ).choices(LOG_FORMATS),
+    )
     .option('--watch <seconds>', 'poll the config file for changes every N seconds (0: only on SIGHUP)', '2')
     .option(
       '--graceful',
@@ -95,17 +145,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .action(
       async (
-        opts: CalicoFlags & { config?: string; logLevel?: LogLevel; watch: string; graceful?: boolean },
+        opts: CalicoFlags & {
+          config?: string;
+          logLevel?: LogLevel;
+          logFormat?: LogFormat;
+          watch: string;
+          graceful?: boolean;
+        },
       ) => {
-        if ((opts.config === undefined) === (opts.calico === undefined)) {
-          process.stderr.write('tern run: give either -c <config> or --calico <path> (with --node <name>)\n');
+        const wrong = oneSource(opts, true);
+        if (wrong !== undefined) {
+          process.stderr.write(`tern run: ${wrong}\n`);
           code = 2;
           return;
         }
         code = await runDaemon({
           ...(opts.config !== undefined ? { config: opts.config } : {}),
-          ...(opts.calico !== undefined ? { calico: calicoOptions(opts, Number(opts.watch)) } : {}),
+          ...(opts.config === undefined ? { calico: calicoOptions(opts, Number(opts.watch)) } : {}),
           ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+          ...(opts.logFormat ? { logFormat: opts.logFormat } : {}),
           watch: Number(opts.watch),
           graceful: opts.graceful === true,
         });
@@ -113,22 +171,59 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
 
   program
+    .command('demo')
+    .description('a small network on loopback, no root: 3 nodes and a route reflector; shows them converge')
+    .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .option('--port <port>', "the reflector's port on 127.0.0.10 (default: any free port)", '0')
+    .addOption(new Option('--log-level <level>', 'log level of the speakers (stderr)').choices(LOG_LEVELS))
+    .action(async (opts: { duration?: string; port: string; logLevel?: LogLevel }) => {
+      const duration = opts.duration === undefined ? undefined : Number(opts.duration);
+      const port = Number(opts.port);
+      if (duration !== undefined && !(duration > 0)) {
+        process.stderr.write(
+          `tern demo: --duration: expected a number of seconds > 0, got "${opts.duration}"\n`,
+        );
+        code = 2;
+        return;
+      }
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        process.stderr.write(`tern demo: --port: expected an integer 0..65535, got "${opts.port}"\n`);
+        code = 2;
+        return;
+      }
+      code = await runDemo({
+        ...(duration !== undefined ? { duration } : {}),
+        port,
+        ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+        out: (s) => process.stdout.write(`${s}\n`),
+        err: (s) => process.stderr.write(`${s}\n`),
+      });
+    });
+
+  const render = program
     .command('calico')
     .description('Calico resources -> tern config')
     .command('render')
     .description('print the native config (YAML) that Calico resources give a node; exit 1 on any error')
-    .requiredOption(
+    .option(
       '--calico <path>',
       'Calico resources: a YAML file or a directory (calicoctl/kubectl get -o yaml)',
-    )
+    );
+  etcdFlags(render, 'instead of --calico: ')
     .option('--node <name>', 'the name of this node (default: $NODENAME)')
     .option('--router-id <id>', 'router id, an IPv4 address or "hash" (default: $CALICO_ROUTER_ID)')
     .option('--control-socket <path>', 'control.socket of the rendered config')
     .option('--bird-socket <path>', 'control.birdSocket (BIRD-compatible, IPv4)')
     .option('--bird6-socket <path>', 'control.bird6Socket (BIRD-compatible, IPv6)')
     .option('--no-kernel-write', "kernel.write: false (Calico's BIRD writes routes; this keeps tern from it)")
-    .action((opts: CalicoFlags) => {
-      code = runCalicoRender(
+    .action(async (opts: CalicoFlags) => {
+      const wrong = oneSource(opts, false);
+      if (wrong !== undefined) {
+        process.stderr.write(`tern calico render: ${wrong}\n`);
+        code = 2;
+        return;
+      }
+      code = await runCalicoRender(
         calicoOptions(opts),
         (s) => process.stdout.write(`${s}\n`),
         (s) => process.stderr.write(`${s}\n`),

@@ -9,17 +9,20 @@ import { type BirdConfigure, birdServers, type ReloadOutcome } from '../control/
 import { EventLoopMonitor } from '../control/event-loop.js';
 import { ControlServer } from '../control/server.js';
 import { controlHandler } from '../control/views.js';
-import { createLogger, type LogLevel } from '../log.js';
+import { chooseLogFormat, createLogger, type LogFormat, type LogLevel, LogTap } from '../log.js';
+import { daemonMetrics } from '../metrics/index.js';
 import { Speaker } from '../speaker/speaker.js';
 import { ternVersion } from '../version.js';
 import { type CalicoOptions, calicoFeed } from './calico.js';
-import { fileFeed } from './feed.js';
+import { fileFeed, firstLoad } from './feed.js';
 
 export interface RunOptions {
   /** The native config file; or, instead, `calico`: Calico resources (cli/calico.ts). */
   readonly config?: string;
   readonly calico?: CalicoOptions;
   readonly logLevel?: LogLevel;
+  /** `json` or `pretty`; absent: `pretty` when stderr is a terminal, else `json`. */
+  readonly logFormat?: LogFormat;
   /** Poll the config file for changes (seconds; 0 = only SIGHUP). */
   readonly watch?: number;
   /** Start as a restarting speaker (RFC 4724): after a graceful stop (SIGUSR2). */
@@ -33,17 +36,42 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     : fileFeed(opts.config ?? '', opts.watch ?? 2);
   let config: TernConfig;
   try {
-    config = await feed.load();
+    // a datastore feed may wait for etcd here, answering `tern show status` meanwhile
+    const early = createLogger(opts.logLevel ?? 'info', {
+      format: chooseLogFormat(opts.logFormat, process.stderr.isTTY === true),
+    });
+    const first = await firstLoad(feed, early);
+    if (first === undefined) {
+      await feed.close?.();
+      return 0; // SIGTERM while waiting
+    }
+    config = first;
   } catch (e) {
     process.stderr.write(`tern run: ${e instanceof Error ? e.message : String(e)}\n`);
+    await feed.close?.();
     return 1;
   }
-  const log = createLogger(opts.logLevel ?? config.log.level);
+  const tty = process.stderr.isTTY === true;
+  const tap = config.metrics ? new LogTap() : undefined; // NOTIFICATIONs by code, for the metrics
+  const log = createLogger(opts.logLevel ?? config.log.level, {
+    format: chooseLogFormat(opts.logFormat, tty),
+    color: tty && process.env.NO_COLOR === undefined,
+    ...(tap ? { tap } : {}),
+  });
   const eventLoop = new EventLoopMonitor();
   const speaker = new Speaker(config, log, { restarting: opts.graceful === true });
+  const metrics = daemonMetrics(config.metrics, speaker, log, {
+    version: ternVersion(),
+    eventLoop: () => eventLoop.delay(),
+    ...(tap ? { tap } : {}),
+  });
   const control = new ControlServer(
     config.control.socket,
-    controlHandler(speaker, ternVersion(), { pid: process.pid, eventLoop: () => eventLoop.delay() }),
+    controlHandler(speaker, ternVersion(), {
+      pid: process.pid,
+      eventLoop: () => eventLoop.delay(),
+      ...(feed.status ? { datastore: feed.status.bind(feed) } : {}),
+    }),
     log,
     config.control.group === undefined ? {} : { group: config.control.group },
   );
@@ -74,6 +102,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           'control.socket, group, birdSocket and bird6Socket changes need a restart; keeping the old sockets',
         );
       }
+      if (JSON.stringify(next.metrics) !== JSON.stringify(speaker.config.metrics))
+        log.warn('metrics changes need a restart; keeping the old endpoint');
       await speaker.reload(next);
       configuredAt = Date.now();
       return { ok: true };
@@ -98,20 +128,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
   const stopBirds = (): Promise<unknown> => Promise.all(birds.map((b) => b.stop()));
   // a SIGTERM while starting (the control socket may answer before the first read of the kernel table
-  // is in) is kept and acted on once started, not left to kill the process
+  // is in) is kept and acted on once started, not left to kill the process. One listener per signal
+  // for the whole run: removing the last one drops a signal that arrived but was not yet dispatched
+  // (a SIGTERM just after start was lost that way).
   let early: string | undefined;
-  const earlyTerm = (): void => {
-    early ??= 'SIGTERM';
+  let onSignal = (signal: string): void => {
+    early ??= signal;
   };
-  const earlyInt = (): void => {
-    early ??= 'SIGINT';
-  };
+  const earlyTerm = (): void => onSignal('SIGTERM');
+  const earlyInt = (): void => onSignal('SIGINT');
   process.on('SIGTERM', earlyTerm);
   process.on('SIGINT', earlyInt);
   try {
     // the control sockets first: a second tern on the same socket stops here, before it binds port 179
     await control.start();
     for (const b of birds) await b.start();
+    await metrics.start();
     await speaker.start();
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -119,7 +151,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     process.stderr.write(`tern run: cannot start: ${message}\n`);
     await control.stop(); // removes the socket only if this tern made it
     await stopBirds();
+    await metrics.stop();
     await speaker.stop('tern failed to start');
+    await feed.close?.();
     eventLoop.stop();
     process.off('SIGTERM', earlyTerm);
     process.off('SIGINT', earlyInt);
@@ -140,15 +174,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         .then(() => speaker.stop())
         .then(() => control.stop())
         .then(stopBirds)
+        .then(() => metrics.stop())
+        .then(() => feed.close?.())
         .then(() => {
           eventLoop.stop();
           resolve(0);
         });
     };
-    process.off('SIGTERM', earlyTerm);
-    process.off('SIGINT', earlyInt);
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    onSignal = stop;
     if (early !== undefined) stop(early);
     // a graceful restart: close the sessions without NOTIFICATION; start again with --graceful
     process.on('SIGUSR2', () => {
@@ -160,6 +193,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         .then(() => speaker.stopGraceful())
         .then(() => control.stop())
         .then(stopBirds)
+        .then(() => metrics.stop())
+        .then(() => feed.close?.())
         .then(() => {
           eventLoop.stop();
           resolve(0);

@@ -74,6 +74,17 @@ function eventLoopText(v: unknown): string {
   return `delay p50 ${cell(d.p50Ms)} ms, p99 ${cell(d.p99Ms)} ms, max ${cell(d.maxMs)} ms`;
 }
 
+/** `etcdv3 http://127.0.0.1:2379 (/calico): watching at revision 42, connected since ...; last error: ...` */
+function datastoreText(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return cell(v);
+  const d = v as Row;
+  const where = `${cell(d.datastore)} ${cell(d.endpoints).replace(/ /g, ',')} (${cell(d.prefix)})`;
+  const at = d.revision === null ? 'no state read yet' : `revision ${cell(d.revision)}`;
+  const link = d.connected === true ? 'connected' : 'NOT connected';
+  const error = d.lastError === null ? '' : `; last error: ${cell(d.lastError)}`;
+  return `${where}: ${cell(d.state)}, ${at}, ${link} since ${cell(d.since)}, ${cell(d.reads)} reads${error}`;
+}
+
 /** Human-readable output of each `show` command. */
 export function formatShow(what: string, result: unknown): string {
   switch (what) {
@@ -136,7 +147,10 @@ export function formatShow(what: string, result: unknown): string {
       );
     case 'status':
       return Object.entries(result as Row)
-        .map(([k, v]) => `${k}: ${k === 'eventLoop' ? eventLoopText(v) : cell(v)}`)
+        .map(
+          ([k, v]) =>
+            `${k}: ${k === 'eventLoop' ? eventLoopText(v) : k === 'datastore' ? datastoreText(v) : cell(v)}`,
+        )
         .join('\n');
     default:
       return Object.entries(result as Row)

@@ -140,6 +140,8 @@ export interface TernConfig {
     readonly bird6Socket?: string;
   };
   readonly log: { readonly level: LogLevel };
+  /** The Prometheus endpoint (`GET /metrics`, docs/metrics.md); null: off (the default). */
+  readonly metrics: { readonly address: string; readonly port: number } | null;
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
   readonly originate: readonly OriginateRoute[];
@@ -174,6 +176,9 @@ export const DEFAULTS = {
   gracefulRestart: { enabled: true, restartTime: 120 } as GracefulRestartConfig,
   controlSocket: '/var/run/tern/tern.ctl',
   logLevel: 'info' as LogLevel,
+  /** `metrics: true` (or a mapping without these fields): loopback only, the port given to tern. */
+  metricsAddress: '127.0.0.1',
+  metricsPort: 9473,
   kernel: {
     table: 254,
     scanTime: 30,

@@ -78,6 +78,7 @@ const TOP_KEYS = [
   'kernel',
   'control',
   'log',
+  'metrics',
   'peers',
 ] as const;
 const PEER_KEYS = [
@@ -129,6 +130,8 @@ const ALIASES: Readonly<Record<string, string>> = {
   announce: 'originate',
   listenport: 'listen',
   loglevel: 'log',
+  prometheus: 'metrics',
+  metricsport: 'metrics',
   socket: 'control',
   afisafis: 'families',
   afisafi: 'families',
@@ -211,6 +214,7 @@ const UNUSABLE: TernConfig = {
   listen: null,
   control: { socket: DEFAULTS.controlSocket },
   log: { level: DEFAULTS.logLevel },
+  metrics: null,
   nextHop: {},
   originate: [],
   multipath: true,
@@ -300,6 +304,13 @@ function ipFamilyOf(f: FamilyName): IpFamily {
 
 function ipLabel(f: IpFamily): string {
   return f === 'ipv4' ? 'IPv4' : 'IPv6';
+}
+
+/** Two listening addresses that would take the same port: equal, `::` (dual-stack), or 0.0.0.0 and IPv4. */
+function overlaps(a: string, b: string): boolean {
+  if (a === b || a === '::' || b === '::') return true;
+  const v4 = (x: string): boolean => !x.includes(':');
+  return (a === '0.0.0.0' && v4(b)) || (b === '0.0.0.0' && v4(a));
 }
 
 class Validator {
@@ -426,6 +437,14 @@ class Validator {
     const nextHop = this.nextHop(o.nextHop);
     const control = this.control(o.control);
     const log = this.log(o.log);
+    const metrics = this.metrics(o.metrics);
+    if (metrics && listen && metrics.port === listen.port && overlaps(metrics.address, listen.address)) {
+      this.expected(
+        'metrics.port',
+        `a port other than listen's (${listen.port} on ${listen.address})`,
+        metrics.port,
+      );
+    }
     const peers = this.peers(o.peers, { routerId, asn, listen, session });
     const enabled = new Set<FamilyName>(session.families);
     for (const p of peers) for (const f of p.families) enabled.add(f);
@@ -456,6 +475,7 @@ class Validator {
       listen,
       control,
       log,
+      metrics,
       nextHop,
       originate,
       multipath,
@@ -503,6 +523,18 @@ class Validator {
     if (!o) return dflt;
     const address = has(o, 'address') ? this.ip('listen.address', o.address, true)?.address : undefined;
     const port = has(o, 'port') ? this.integer('listen.port', o.port, 1, 65535) : undefined;
+    return { address: address ?? dflt.address, port: port ?? dflt.port };
+  }
+
+  /** `metrics: {address, port}` (or `true`): the Prometheus endpoint; absent or `false`: off. */
+  metrics(v: unknown): TernConfig['metrics'] {
+    const dflt = { address: DEFAULTS.metricsAddress, port: DEFAULTS.metricsPort };
+    if (v === undefined || v === false) return null;
+    if (v === true) return dflt;
+    const o = this.mapping('metrics', v, 'true, false or a mapping {address, port}', ['address', 'port']);
+    if (!o) return null;
+    const address = has(o, 'address') ? this.ip('metrics.address', o.address, true)?.address : undefined;
+    const port = has(o, 'port') ? this.integer('metrics.port', o.port, 1, 65535) : undefined;
     return { address: address ?? dflt.address, port: port ?? dflt.port };
   }
 

@@ -142,6 +142,8 @@ export interface ProcessInfo {
   readonly pid?: number;
   /** Event-loop delay since start; absent: reported as null. */
   readonly eventLoop?: () => EventLoopDelay;
+  /** A datastore the config comes from (Calico's etcd): its connection; absent: no `datastore` field. */
+  readonly datastore?: () => unknown;
 }
 
 function statusView(speaker: Speaker, version: string, info: ProcessInfo): Record<string, unknown> {
@@ -157,6 +159,7 @@ function statusView(speaker: Speaker, version: string, info: ProcessInfo): Recor
     peers: peers.length,
     established: peers.filter((p) => p.state === 'Established').length,
     eventLoop: info.eventLoop ? info.eventLoop() : null,
+    ...(info.datastore ? { datastore: info.datastore() } : {}),
   };
 }
 

@@ -58,6 +58,7 @@ describe('defaults', () => {
       listen: { address: '0.0.0.0', port: 179 },
       control: { socket: '/var/run/tern/tern.ctl' },
       log: { level: 'info' },
+      metrics: null,
       nextHop: {},
       originate: [],
       multipath: true,
@@ -550,6 +551,37 @@ const ERRORS: readonly (readonly [string, string, string, string | RegExp])[] = 
     'log.level',
     'expected one of trace, debug, info, warn, error, got "verbose"',
   ],
+  // metrics
+  [
+    'metrics not a mapping',
+    withId('metrics: 9473\n'),
+    'metrics',
+    'expected true, false or a mapping {address, port}, got 9473',
+  ],
+  [
+    'metrics.port out of range',
+    withId('metrics: { port: 70000 }\n'),
+    'metrics.port',
+    'expected an integer 1..65535, got 70000',
+  ],
+  [
+    'metrics.address not an address',
+    withId('metrics: { address: localhost }\n'),
+    'metrics.address',
+    'expected an IPv4 or IPv6 address, got "localhost"',
+  ],
+  [
+    'metrics.port taken by listen',
+    withId('listen: { port: 9473 }\nmetrics: true\n'),
+    'metrics.port',
+    "expected a port other than listen's (9473 on 0.0.0.0), got 9473",
+  ],
+  [
+    'metrics unknown key',
+    withId('metrics: { listen: "127.0.0.1:9473" }\n'),
+    'metrics.listen',
+    'unknown field (known fields: address, port)',
+  ],
   // peers
   [
     'peers not a list',
@@ -690,6 +722,25 @@ const ERRORS: readonly (readonly [string, string, string, string | RegExp])[] = 
     'peers[0] is also passive with address 10.0.0.2: an incoming connection cannot tell them apart (make one of them active, or give them different localAddress)',
   ],
 ];
+
+describe('metrics', () => {
+  it('is off by default; true is 127.0.0.1:9473; address and port may be given', () => {
+    expect(parseConfig(withId(''), 'm.yaml').metrics).toBeNull();
+    expect(parseConfig(withId('metrics: false\n'), 'm.yaml').metrics).toBeNull();
+    expect(parseConfig(withId('metrics: true\n'), 'm.yaml').metrics).toEqual({
+      address: '127.0.0.1',
+      port: 9473,
+    });
+    expect(parseConfig(withId('metrics: { address: "::", port: 9100 }\n'), 'm.yaml').metrics).toEqual({
+      address: '::',
+      port: 9100,
+    });
+    // the same port on another address than listen's is fine
+    expect(
+      parseConfig(withId('listen: { address: 127.0.0.2, port: 9473 }\nmetrics: true\n'), 'm.yaml').metrics,
+    ).toEqual({ address: '127.0.0.1', port: 9473 });
+  });
+});
 
 describe('maxPrefixes', () => {
   it('takes a number or {limit, restartTime}', () => {

@@ -10,11 +10,18 @@ import { CalicoError, type CalicoIssue } from './issues.js';
 import type { CalicoResources } from './resources.js';
 import { type NativeDocument, type Provenance, type TranslateOptions, translateCalico } from './translate.js';
 
+export { EtcdCalicoSource, type EtcdSourceOptions, type EtcdTls } from './etcd.js';
+export { DEFAULT_ETCD_PREFIX } from './etcd-model.js';
 export { CalicoError, type CalicoIssue, formatCalicoIssue, type Origin } from './issues.js';
 export type { CalicoResources } from './resources.js';
 export { collectResources, EMPTY_RESOURCES, readCalicoText } from './resources.js';
 export { matches, parseSelector, type Selector, SelectorError } from './selector.js';
-export { type CalicoSource, FileCalicoSource, type FileSourceOptions } from './source.js';
+export {
+  type CalicoSource,
+  type DatastoreStatus,
+  FileCalicoSource,
+  type FileSourceOptions,
+} from './source.js';
 export { hashRouterId, type NativeDocument, type TranslateOptions, translateCalico } from './translate.js';
 
 export interface RenderedConfig {

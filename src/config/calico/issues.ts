@@ -5,7 +5,10 @@
 //   calico/nodes.yaml: document 1, items[2] (Node node-3): spec.bgp.asNumber: expected an AS number ...
 //   calico/peers.yaml:4:7: <YAML syntax error>
 
-/** Where a resource was read from. `document` is 1-based; `item` is the index in a List's `items`. */
+/**
+ * Where a resource was read from. `document` is 1-based; `item` is the index in a List's `items`. A
+ * datastore entry (one resource per key) has its key as `file` and document 0.
+ */
 export interface Origin {
   readonly file: string;
   readonly document: number;
@@ -30,8 +33,11 @@ export function formatCalicoIssue(issue: CalicoIssue): string {
   if (o && issue.line !== undefined) return `${o.file}:${issue.line}:${issue.col ?? 1}: ${issue.message}`;
   const where: string[] = [];
   if (o) {
-    const doc = `document ${o.document}${o.item !== undefined ? `, items[${o.item}]` : ''}`;
-    where.push(issue.resource ? `${o.file}: ${doc} (${issue.resource})` : `${o.file}: ${doc}`);
+    if (o.document === 0) where.push(issue.resource ? `${o.file} (${issue.resource})` : o.file);
+    else {
+      const doc = `document ${o.document}${o.item !== undefined ? `, items[${o.item}]` : ''}`;
+      where.push(issue.resource ? `${o.file}: ${doc} (${issue.resource})` : `${o.file}: ${doc}`);
+    }
   } else if (issue.resource) where.push(issue.resource);
   if (issue.path !== '') where.push(issue.path);
   where.push(issue.message);

@@ -271,6 +271,17 @@ export function readCalicoText(text: string, file: string): ReadResult {
 }
 
 /**
+ * Reads one resource that is already a value (JSON.parse of a datastore entry: Calico's etcd datastore
+ * stores each resource as the JSON of its v3 object), with the same checks as `readCalicoText`.
+ */
+export function readCalicoValue(value: unknown, origin: Origin): ReadResult {
+  const resources: CalicoResource[] = [];
+  const r = new Reader(origin);
+  r.single(value, resources);
+  return { resources, errors: r.errors, warnings: r.warnings };
+}
+
+/**
  * Groups resources by kind; the same kind and name twice is an error naming both places. Resources come
  * out in name order (Calico's own order is a Go map's, which has none).
  */
@@ -290,7 +301,7 @@ export function collectResources(
         origin: r.origin,
         resource: `${r.kind} ${r.name}`,
         path: 'metadata.name',
-        message: `duplicate ${r.kind} ${JSON.stringify(r.name)} (also ${o.file}, document ${o.document}${o.item !== undefined ? `, items[${o.item}]` : ''})`,
+        message: `duplicate ${r.kind} ${JSON.stringify(r.name)} (also ${o.file}${o.document > 0 ? `, document ${o.document}` : ''}${o.item !== undefined ? `, items[${o.item}]` : ''})`,
       });
       continue;
     }

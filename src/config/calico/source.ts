@@ -1,6 +1,6 @@
 // Where Calico resources come from. One interface, so that the daemon and `tern calico render` do not care:
 // files and directories here (`calicoctl get -o yaml` / `kubectl get -o yaml` output), Calico's etcd
-// datastore next, the Kubernetes API after that.
+// datastore (etcd.ts), the Kubernetes API later.
 //
 // The file source reads one file, or every *.yaml, *.yml and *.json file under a directory (recursively,
 // in name order; names starting with "." are skipped, which also skips the `..data` links of a mounted
@@ -13,15 +13,46 @@ import { CalicoError, type CalicoIssue } from './issues.js';
 import { type CalicoResource, type CalicoResources, collectResources, readCalicoText } from './resources.js';
 
 export interface CalicoSource {
-  /** Says where the resources come from (a path; later an etcd endpoint), for messages. */
+  /** Says where the resources come from (a path, `etcd <endpoints>`), for messages. */
   readonly description: string;
-  /** Reads every resource. Throws CalicoError listing every problem. */
+  /**
+   * Reads every resource. Throws CalicoError listing every problem. A datastore source waits (retrying)
+   * until the datastore answers, then keeps its copy current.
+   */
   load(): Promise<CalicoResources>;
+  /**
+   * The resources as they are now, without waiting: the files read now, or the copy a datastore source
+   * keeps (an Error before its first read). Throws CalicoError listing every problem.
+   */
+  current(): CalicoResources;
   /**
    * Calls `onChange` (at most once per debounce interval) when the resources may have changed; the
    * returned function stops watching.
    */
   watch(onChange: () => void): () => void;
+  /** A datastore source: where its connection stands, for `tern show status`. */
+  status?(): DatastoreStatus;
+  /** A datastore source: stops watching and closes its connections. */
+  close?(): Promise<void>;
+}
+
+/** What `tern show status` reports of a datastore source (`datastore` in its JSON). */
+export interface DatastoreStatus {
+  readonly datastore: 'etcdv3';
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  /** idle (not started), reading, watching (following changes), retrying (etcd unreachable), closed. */
+  readonly state: 'idle' | 'reading' | 'watching' | 'retrying' | 'closed';
+  /** The last read succeeded and its watch is running. */
+  readonly connected: boolean;
+  /** The etcd revision of the state tern runs on (the last read, event or progress notice); null: none. */
+  readonly revision: number | null;
+  /** The last failure (read or watch); it stays after a recovery, `since` tells when that was. */
+  readonly lastError: string | null;
+  /** When `connected` last changed (ISO 8601). */
+  readonly since: string;
+  /** Consistent reads done: 1 at start, one more after each lost or compacted watch. */
+  readonly reads: number;
 }
 
 export interface FileSourceOptions {
@@ -49,6 +80,10 @@ export class FileCalicoSource implements CalicoSource {
   }
 
   async load(): Promise<CalicoResources> {
+    return this.loadSync();
+  }
+
+  current(): CalicoResources {
     return this.loadSync();
   }
 

@@ -1,0 +1,219 @@
+// bench:rr's chart: an SVG written by hand (no dependency), two panels of grouped bars, one group per
+// scenario (S4 as its three churn phases) and one bar per DUT:
+//   top      convergence: the time until the last client held the new state (median over the runs
+//            that passed of each run's max), log scale, min-max whisker
+//   bottom   the DUT's peak RSS (VmHWM), log scale too (BIRD's 10 MB beside FRR's 1.5 GB)
+// A DUT with no passing run gets a red FAIL in place of its bar; one that was not run, a grey "n/a".
+
+import type { DutId } from './duts.js';
+import type { CellSummary, Stat } from './report.js';
+import type { PhaseName } from './run.js';
+import type { ScenarioId } from './scenarios.js';
+
+const COLORS: Readonly<Record<DutId, string>> = {
+  tern: '#d1495b',
+  bird2: '#00798c',
+  bird1: '#66a182',
+  frr: '#edae49',
+  gobgp: '#30638e',
+};
+
+interface Group {
+  /** One or two lines under the group. */
+  readonly label: readonly string[];
+  readonly scenario: ScenarioId;
+  readonly phase: PhaseName;
+}
+
+export interface ChartInput {
+  readonly title: string;
+  readonly subtitle: readonly string[];
+  readonly duts: readonly DutId[];
+  readonly dutNames: Readonly<Record<DutId, string>>;
+  readonly scenarios: readonly ScenarioId[];
+  readonly cells: readonly CellSummary[];
+}
+
+/** Convergence: S4 as its three churn phases; RSS: one group per scenario. */
+function groups(scenarios: readonly ScenarioId[], phases: boolean): Group[] {
+  const out: Group[] = [];
+  for (const s of scenarios) {
+    if (s === 'S4' && phases) {
+      out.push({ label: ['S4', 'withdraw'], scenario: s, phase: 'withdraw' });
+      out.push({ label: ['S4', 're-announce'], scenario: s, phase: 'reannounce' });
+      out.push({ label: ['S4', 'GR restart'], scenario: s, phase: 'gr-restart' });
+    } else out.push({ label: [s], scenario: s, phase: 'converge' });
+  }
+  return out;
+}
+
+function esc(t: string): string {
+  return t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function fmt(v: number, unit: string): string {
+  if (unit === 'ms' && v >= 1000) return `${Number((v / 1000).toPrecision(3))} s`;
+  const n = v >= 100 ? Math.round(v) : Number(v.toPrecision(2));
+  return unit === 'ms' ? `${n} ms` : `${n} ${unit}`;
+}
+
+interface Panel {
+  readonly top: number;
+  readonly title: string;
+  readonly unit: string;
+  readonly log: boolean;
+  readonly groups: readonly Group[];
+  readonly value: (c: CellSummary, g: Group) => Stat | undefined;
+}
+
+const BAR = 16;
+const LEFT = 72;
+const RIGHT = 20;
+const PANEL_HEIGHT = 220;
+/** Room under a panel for the group labels, and above the next one for its title. */
+const PANEL_GAP = 100;
+
+export function renderChart(input: ChartInput): string {
+  const n = input.duts.length;
+  const groupWidth = Math.max(84, n * BAR + 24);
+  const conv = groups(input.scenarios, true);
+  const rss = groups(input.scenarios, false);
+  const width = Math.max(760, LEFT + conv.length * groupWidth + RIGHT);
+  const first = 110 + 14 * input.subtitle.length;
+  const panels: Panel[] = [
+    {
+      top: first,
+      title:
+        'Convergence: time until the last client held the change (median of runs, whisker min-max), log scale',
+      unit: 'ms',
+      log: true,
+      groups: conv,
+      value: (c, g) => c.phases[g.phase]?.max,
+    },
+    {
+      top: first + PANEL_HEIGHT + PANEL_GAP,
+      title: 'DUT peak RSS, VmHWM (median of runs, whisker min-max), log scale',
+      unit: 'MB',
+      log: true,
+      groups: rss,
+      value: (c) => c.dutPeakRssMb,
+    },
+  ];
+  const height = panels[1]!.top + PANEL_HEIGHT + 80;
+  const cellOf = (d: DutId, s: ScenarioId): CellSummary | undefined =>
+    input.cells.find((c) => c.dut === d && c.scenario === s);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">`,
+    `<title>${esc(input.title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${LEFT}" y="24" font-size="15" font-weight="bold">${esc(input.title)}</text>`,
+  ];
+  input.subtitle.forEach((line, i) => {
+    out.push(`<text x="${LEFT}" y="${42 + 14 * i}" fill="#555">${esc(line)}</text>`);
+  });
+  const legendY = 52 + 14 * input.subtitle.length;
+  input.duts.forEach((d, i) => {
+    const x = LEFT + i * 140;
+    out.push(
+      `<rect x="${x}" y="${legendY}" width="12" height="12" fill="${COLORS[d]}"/>`,
+      `<text x="${x + 16}" y="${legendY + 10}">${esc(input.dutNames[d])}</text>`,
+    );
+  });
+  for (const p of panels)
+    out.push(
+      ...panel(p, input, cellOf, Math.max(groupWidth, (width - LEFT - RIGHT) / p.groups.length), width),
+    );
+  out.push(
+    `<text x="${LEFT}" y="${height - 28}" fill="#555">FAIL: no run passed (timeout, lost or duplicated route, session down); ! some runs failed; n/a: not run.</text>`,
+    `<text x="${LEFT}" y="${height - 14}" fill="#555">Generated by bench/rr (npm run bench:rr); method and figures in docs/performance.md.</text>`,
+    '</svg>',
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function panel(
+  p: Panel,
+  input: ChartInput,
+  cellOf: (d: DutId, s: ScenarioId) => CellSummary | undefined,
+  groupWidth: number,
+  width: number,
+): string[] {
+  const out: string[] = [];
+  const values = p.groups.flatMap((g) =>
+    input.duts.map((d) => {
+      const c = cellOf(d, g.scenario);
+      return c === undefined ? undefined : p.value(c, g);
+    }),
+  );
+  const known = values.filter((v): v is Stat => v !== undefined);
+  const hi = Math.max(1, ...known.map((s) => s.max));
+  const base = p.top + PANEL_HEIGHT;
+  let ticks: number[];
+  let y: (v: number) => number;
+  if (p.log) {
+    // a decade below the smallest value, so that it still shows as a bar
+    const lo = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(hi, ...known.map((s) => s.min)) / 2)));
+    const top = 10 ** Math.ceil(Math.log10(hi));
+    ticks = [];
+    for (let v = lo; v <= top * 1.0001; v *= 10) ticks.push(v);
+    const span = Math.log10(top) - Math.log10(lo);
+    y = (v) => base - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / span) * PANEL_HEIGHT;
+  } else {
+    const step = niceStep(hi / 4);
+    const top = Math.ceil(hi / step) * step;
+    ticks = [];
+    for (let v = 0; v <= top + step / 2; v += step) ticks.push(v);
+    y = (v) => base - (v / top) * PANEL_HEIGHT;
+  }
+  out.push(`<text x="${LEFT}" y="${p.top - 14}" font-weight="bold">${esc(p.title)}</text>`);
+  for (const t of ticks) {
+    const ty = y(t).toFixed(1);
+    out.push(
+      `<line x1="${LEFT}" y1="${ty}" x2="${width - RIGHT}" y2="${ty}" stroke="#e3e3e3"/>`,
+      `<text x="${LEFT - 6}" y="${Number(ty) + 4}" text-anchor="end" fill="#555">${esc(fmt(t, p.unit))}</text>`,
+    );
+  }
+  out.push(`<line x1="${LEFT}" y1="${base}" x2="${width - RIGHT}" y2="${base}" stroke="#888"/>`);
+  const n = input.duts.length;
+  p.groups.forEach((g, gi) => {
+    const gx = LEFT + gi * groupWidth + (groupWidth - n * BAR) / 2;
+    const mid = gx + (n * BAR) / 2;
+    g.label.forEach((line, li) => {
+      out.push(`<text x="${mid}" y="${base + 16 + 13 * li}" text-anchor="middle">${esc(line)}</text>`);
+    });
+    input.duts.forEach((d, di) => {
+      const x = gx + di * BAR;
+      const cx = x + BAR / 2;
+      const c = cellOf(d, g.scenario);
+      const s = c === undefined ? undefined : p.value(c, g);
+      if (s === undefined) {
+        const failed = c !== undefined && c.skipped === undefined && c.passed === 0;
+        out.push(
+          `<text x="${cx + 3}" y="${base - 4}" transform="rotate(-90 ${cx + 3} ${base - 4})" fill="${failed ? '#c00' : '#999'}" font-size="10" font-weight="${failed ? 'bold' : 'normal'}">${failed ? 'FAIL' : 'n/a'}</text>`,
+        );
+        return;
+      }
+      const by = y(s.median);
+      const failedRuns = c !== undefined && c.passed < c.runs ? `, ${c.runs - c.passed} failed` : '';
+      out.push(
+        `<rect x="${x + 1}" y="${by.toFixed(1)}" width="${BAR - 2}" height="${Math.max(1, base - by).toFixed(1)}" fill="${COLORS[d]}"><title>${esc(`${input.dutNames[d]} ${g.label.join(' ')}: ${fmt(s.median, p.unit)} (${fmt(s.min, p.unit)} to ${fmt(s.max, p.unit)}, ${s.n} runs${failedRuns})`)}</title></rect>`,
+      );
+      if (s.max > s.min)
+        out.push(
+          `<line x1="${cx}" y1="${y(s.min).toFixed(1)}" x2="${cx}" y2="${y(s.max).toFixed(1)}" stroke="#222"/>`,
+        );
+      if (failedRuns !== '')
+        out.push(
+          `<text x="${cx}" y="${(Math.min(by, y(s.max)) - 3).toFixed(1)}" text-anchor="middle" fill="#c00" font-weight="bold">!</text>`,
+        );
+    });
+  });
+  return out;
+}
+
+/** 1, 2, 2.5 or 5 times a power of ten, at least `v`. */
+function niceStep(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1e-9)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
