@@ -34,21 +34,37 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const feed = opts.calico
     ? calicoFeed(opts.calico, (w) => process.stderr.write(`tern run: ${w}\n`))
     : fileFeed(opts.config ?? '', opts.watch ?? 2);
+  // a SIGTERM while starting (a datastore feed may wait for etcd; the control socket may answer before
+  // the first read of the kernel table is in) is kept and acted on once started, not left to kill the
+  // process. One listener per signal for the whole run: removing the last one drops a signal that
+  // arrived but was not yet dispatched (a SIGTERM just after start was lost that way).
+  let early: string | undefined;
+  let onSignal = (signal: string): void => {
+    early ??= signal;
+  };
+  const earlyTerm = (): void => onSignal('SIGTERM');
+  const earlyInt = (): void => onSignal('SIGINT');
+  process.on('SIGTERM', earlyTerm);
+  process.on('SIGINT', earlyInt);
   let config: TernConfig;
   try {
     // a datastore feed may wait for etcd here, answering `tern show status` meanwhile
-    const early = createLogger(opts.logLevel ?? 'info', {
+    const startLog = createLogger(opts.logLevel ?? 'info', {
       format: chooseLogFormat(opts.logFormat, process.stderr.isTTY === true),
     });
-    const first = await firstLoad(feed, early);
+    const first = await firstLoad(feed, startLog);
     if (first === undefined) {
       await feed.close?.();
+      process.off('SIGTERM', earlyTerm);
+      process.off('SIGINT', earlyInt);
       return 0; // SIGTERM while waiting
     }
     config = first;
   } catch (e) {
     process.stderr.write(`tern run: ${e instanceof Error ? e.message : String(e)}\n`);
     await feed.close?.();
+    process.off('SIGTERM', earlyTerm);
+    process.off('SIGINT', earlyInt);
     return 1;
   }
   const tty = process.stderr.isTTY === true;
@@ -127,18 +143,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     configuredAt: () => configuredAt,
   });
   const stopBirds = (): Promise<unknown> => Promise.all(birds.map((b) => b.stop()));
-  // a SIGTERM while starting (the control socket may answer before the first read of the kernel table
-  // is in) is kept and acted on once started, not left to kill the process. One listener per signal
-  // for the whole run: removing the last one drops a signal that arrived but was not yet dispatched
-  // (a SIGTERM just after start was lost that way).
-  let early: string | undefined;
-  let onSignal = (signal: string): void => {
-    early ??= signal;
-  };
-  const earlyTerm = (): void => onSignal('SIGTERM');
-  const earlyInt = (): void => onSignal('SIGINT');
-  process.on('SIGTERM', earlyTerm);
-  process.on('SIGINT', earlyInt);
   try {
     // the control sockets first: a second tern on the same socket stops here, before it binds port 179
     await control.start();
