@@ -1,18 +1,19 @@
 // Loc-RIB benchmark: `npm run bench:rib`; `npm run -s bench:rib -- --json` for machine-readable output.
 //
-// Two tables of 1,000,000 IPv4 routes (/26 to /32) from 10 peers, every route interned against 40
+// Three tables of 1,000,000 IPv4 routes (/26 to /32) from 10 peers, every route interned against 40
 // attribute sets (4 per peer: its next hop, MED 0/10/20/30):
 //   disjoint  1,000,000 prefixes, 100,000 per peer: one candidate per prefix (a Calico cluster: each
 //             node announces its own blocks)
 //   shared    100,000 prefixes, each from all 10 peers: ten candidates per prefix (a reflector hearing
-//             every prefix from many clients)
+//             every prefix from many clients), every peer sending them in the same order
+//   shuffled  the same, every peer in its own random order (no locality from one table to the next)
 // Cases per table:
 //   insert        update() of every route into an empty Loc-RIB (the Route objects are created in the
 //                 timed loop, as the speaker would); routes/s
 //   memory        heapUsed after a forced GC with the table held, minus before it was built, per route
 //   withdraw-peer withdrawPeer() of one peer, then of the other nine, on the full table; routes/s
 //   churn         (shared only) 1,000,000 re-announcements of a random (prefix, peer) with LOCAL_PREF
-//                 100 or 200 (a third of them move the best path); updates/s
+//                 100 or 200 (about a quarter of them move the best path); updates/s
 // Every run checks its result (route counts, changes, a sample of bests against bestRoute), so the JIT
 // cannot drop the work. Median of --reps runs (default 5) after --warmup runs (default 1).
 //
@@ -20,7 +21,8 @@
 //                 stored), then an equal copy of each (key built, found), then each interned object
 //                 again (found by identity); all released at the end; sets/s
 //
-// Options: --json, --only <case>[,<case>] (disjoint, shared, intern), --reps N, --warmup N, --scale F.
+// Options: --json, --only <case>[,<case>] (disjoint, shared, shuffled, intern), --reps N, --warmup N,
+// --scale F.
 
 import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -39,7 +41,7 @@ const REPS = opts.reps;
 const WARMUP = opts.warmup;
 const SCALE = opts.scale;
 const ONLY = opts.only;
-const CASES = ['disjoint', 'shared', 'intern'];
+const CASES = ['disjoint', 'shared', 'shuffled', 'intern'];
 for (const o of ONLY) if (!CASES.includes(o)) throw new Error(`--only: no case ${o} (${CASES.join(', ')})`);
 
 /** A forced full GC: --expose-gc when node was started with it, else turned on here. */
@@ -108,7 +110,7 @@ function rng(seed: number): () => number {
 }
 
 interface Layout {
-  readonly id: 'disjoint' | 'shared';
+  readonly id: 'disjoint' | 'shared' | 'shuffled';
   readonly label: string;
   readonly prefixes: number[];
   /** Route i goes to prefixes[prefixOf(i)] from peers[peerOf(i)]. */
@@ -120,6 +122,7 @@ function layouts(): Layout[] {
   const disjoint = prefixes(ROUTES);
   const per = ROUTES / PEERS;
   const shared = prefixes(Math.round(ROUTES / PEERS));
+  const orders = permutations(shared.length);
   return [
     {
       id: 'disjoint',
@@ -136,7 +139,29 @@ function layouts(): Layout[] {
       prefixOf: (i) => i % shared.length,
       peerOf: (i) => Math.floor(i / shared.length),
     },
+    {
+      id: 'shuffled',
+      label: `${shared.length.toLocaleString('en-US')} x ${PEERS}, random orders`,
+      prefixes: shared,
+      prefixOf: (i) => orders[Math.floor(i / shared.length)]![i % shared.length]!,
+      peerOf: (i) => Math.floor(i / shared.length),
+    },
   ];
+}
+
+/** A random permutation of 0 .. n-1 per peer (Fisher-Yates with the xorshift below). */
+function permutations(n: number): number[][] {
+  return peers.map((_, p) => {
+    const next = rng(1000 + p);
+    const o = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = next() % (i + 1);
+      const t = o[i]!;
+      o[i] = o[j]!;
+      o[j] = t;
+    }
+    return o;
+  });
 }
 
 // ---- cases ----

@@ -5,6 +5,7 @@
 // consideration step by step; MED per neighbour AS), can say which route must win without using
 // anything from decision.ts. Checked:
 //   - compareRoutes is antisymmetric, and on a pair agrees with the reference on winner and step;
+//     compareRanked (the Loc-RIB's comparison over ranks worked out once) answers as compareRoutes;
 //   - bestRoute picks the reference's route whatever the order, its reason is the step at which it
 //     beats the runner-up (the reference's best of the others), and with alwaysCompareMed no eligible
 //     route beats it (a total order); multipathSet and explainRanking agree with compareRoutes;
@@ -23,12 +24,15 @@ import { AsPathSegmentType, IPV4_UNICAST, type Origin } from '../../src/bgp/mess
 import { ipv4Key } from '../../src/bgp/messages/prefix.js';
 import type { RouteAttributes } from '../../src/bgp/rib/adj-rib-in.js';
 import {
+  AttributeRank,
   bestRoute,
+  compareRanked,
   compareRoutes,
   type DecisionOptions,
   type DecisionReason,
   explainRanking,
   multipathSet,
+  PeerRank,
 } from '../../src/bgp/rib/decision.js';
 import { type Change, LocRib } from '../../src/bgp/rib/loc-rib.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../../src/bgp/rib/types.js';
@@ -232,6 +236,8 @@ const REASONS: readonly DecisionReason[] = [
   'path-id',
 ];
 const MED_STEP = 3;
+/** The reason of each step number compareRanked returns (1: resolvability, then REASONS). */
+const STEP_REASONS: readonly DecisionReason[] = ['equal', 'next-hop-unresolvable', ...REASONS];
 
 interface Reference {
   /** What is left after the last step (one route unless two are equal). */
@@ -308,6 +314,48 @@ describe('compareRoutes', () => {
         const ref = reference([a, b], opts.alwaysCompareMed, true)!;
         is(ab.reason, ref.reason);
         if (ref.winners.length === 1) is(ab.winner, ref.winners[0]!.route);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('compareRanked', () => {
+  // the Loc-RIB's comparison over ranks worked out once per attribute set and peer
+  const ranked = (r: Route, set = new AttributeRank(r.attributes)) =>
+    [set, new PeerRank(r.peer), r.pathId ?? 0] as const;
+
+  /** Two specs that agree on most fields, so that every step gets to decide now and then. */
+  const pairArb: fc.Arbitrary<[Spec, Spec]> = fc
+    .tuple(specArb, specArb, fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }))
+    .map(([sa, sb, k]): [Spec, Spec] => [
+      sa,
+      {
+        peer: k[0] ? sa.peer : sb.peer,
+        pathId: k[1] ? sa.pathId : sb.pathId,
+        resolvable: k[2] ? sa.resolvable : sb.resolvable,
+        localPref: k[3] ? sa.localPref : sb.localPref,
+        path: k[4] ? sa.path : sb.path,
+        origin: k[5] ? sa.origin : sb.origin,
+        med: k[6] ? sa.med : sb.med,
+        cluster: k[7] ? sa.cluster : sb.cluster,
+        originator: k[8] ? sa.originator : sb.originator,
+      },
+    ]);
+
+  it('answers as compareRoutes does on routes of equal resolvability', () => {
+    fc.assert(
+      fc.property(pairArb, optsArb, fc.boolean(), ([sa, sb], opts, sameSet) => {
+        const a = build(sa);
+        // the same attribute object: the attribute steps tie without being looked at
+        const b = sameSet ? { ...build(sb), attributes: a.attributes } : build(sb);
+        const x = ranked(a);
+        const y = sameSet ? ranked(b, x[0]) : ranked(b);
+        const c = compareRanked(x[0], x[1], x[2], y[0], y[1], y[2], opts);
+        if (opts.nextHopResolvable!(a) !== opts.nextHopResolvable!(b)) return;
+        const want = compareRoutes(a, b, opts);
+        is(c === 0 ? 'equal' : STEP_REASONS[Math.abs(c)], want.reason);
+        if (c !== 0) is(c < 0 ? a : b, want.winner);
       }),
       { numRuns: RUNS },
     );

@@ -1,6 +1,7 @@
 // The decision process (src/bgp/rib/decision.ts): every step in isolation, with the reason asserted;
 // the MED rule per neighbour AS; AS_PATH length with AS_SET and confederation segments; ORIGINATOR_ID
-// in place of the router id; IPv4 and IPv6 peer addresses; bestRoute, multipathSet, explainRanking.
+// in place of the router id; IPv4 and IPv6 peer addresses; compareRanked (the Loc-RIB's comparison
+// over precomputed ranks) against compareRoutes; bestRoute, multipathSet, explainRanking.
 //
 // Step isolation: for step k the winner has the better value at k and the worse one at every later
 // step, the loser the other way round, and both tie on every earlier step. So step k decides, and
@@ -10,14 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { AsPathSegmentType, IPV4_UNICAST, Origin } from '../../src/bgp/messages/iana.js';
 import type { RouteAttributes } from '../../src/bgp/rib/adj-rib-in.js';
 import {
+  AttributeRank,
   bestRoute,
   compareAddresses,
+  compareRanked,
   compareRoutes,
   type DecisionOptions,
   type DecisionReason,
   explainRanking,
   multipathSet,
   neighbourAs,
+  PeerRank,
 } from '../../src/bgp/rib/decision.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from '../../src/bgp/rib/types.js';
 
@@ -320,6 +324,88 @@ describe('session type, cluster list, identifiers, addresses', () => {
     const p = peer();
     const none = route({}, p);
     expect(compareRoutes(route({}, p, 1), none, OPTS)).toMatchObject({ winner: none, reason: 'path-id' });
+  });
+});
+
+describe('compareRanked', () => {
+  /** compareRanked's step numbers (-step: the first wins, +step: the second), as reasons. */
+  const STEP_NAMES: readonly DecisionReason[] = [
+    'equal',
+    'next-hop-unresolvable',
+    'local-pref',
+    'as-path-length',
+    'origin',
+    'med',
+    'ebgp-over-ibgp',
+    'cluster-list-length',
+    'router-id',
+    'peer-address',
+    'path-id',
+  ];
+
+  it('answers as compareRoutes on every pair, text router ids and addresses included', () => {
+    const shared: Partial<RouteAttributes> = { localPref: 200, clusterList: ['10.9.9.9'] };
+    const peers = [
+      peer({ routerId: '10.0.0.9', address: '192.0.2.2' }),
+      peer({ routerId: '10.0.0.10', address: '192.0.2.10' }),
+      peer({ routerId: 'not-an-id', address: '2001:db8::1' }),
+      peer({ routerId: 'zz', address: 'not-an-address' }),
+      peer({ routerId: '10.0.0.9', address: 'fe80::1', ibgp: true }),
+      peer({ id: LOCAL_PEER_ID, routerId: '10.0.0.9', address: '192.0.2.2' }),
+    ];
+    const sets: Partial<RouteAttributes>[] = [
+      {},
+      { originatorId: '10.0.0.1' },
+      { originatorId: 'odd' },
+      { localPref: 200, med: 5, asPath: [{ type: SEQ, asns: [65001, 65002] }] },
+      { med: 5, asPath: [{ type: SEQ, asns: [65002] }] },
+      { med: 5 },
+      { clusterList: ['10.9.9.9'] },
+      { origin: Origin.INCOMPLETE },
+    ];
+    // one attribute object per set, shared between routes as the interner makes them
+    const objects = sets.map((a) => route(a).attributes);
+    const routes: Route[] = [];
+    for (const p of peers) {
+      for (const attributes of objects) routes.push({ ...route({}, p), attributes });
+      routes.push(route(shared, p, 1), route(shared, p, 2));
+    }
+    const setRanks = new Map<RouteAttributes, AttributeRank>();
+    const peerRanks = new Map<PeerInfo, PeerRank>();
+    const ranks = (r: Route) => {
+      if (!setRanks.has(r.attributes)) setRanks.set(r.attributes, new AttributeRank(r.attributes));
+      if (!peerRanks.has(r.peer)) peerRanks.set(r.peer, new PeerRank(r.peer));
+      return [setRanks.get(r.attributes)!, peerRanks.get(r.peer)!, r.pathId ?? 0] as const;
+    };
+    const reasons = new Set<DecisionReason>();
+    for (const a of routes) {
+      for (const b of routes) {
+        const [x, p, i] = ranks(a);
+        const [y, q, j] = ranks(b);
+        for (const opts of [OPTS, ALWAYS_MED]) {
+          const c = compareRanked(x, p, i, y, q, j, opts);
+          const want = compareRoutes(a, b, opts);
+          reasons.add(want.reason);
+          expect(STEP_NAMES[Math.abs(c)]).toBe(want.reason);
+          if (c !== 0) expect(c < 0 ? a : b).toBe(want.winner);
+        }
+      }
+    }
+    // every step after resolvability took part
+    expect([...reasons].sort()).toEqual(
+      [
+        'local-pref',
+        'as-path-length',
+        'origin',
+        'med',
+        'ebgp-over-ibgp',
+        'cluster-list-length',
+        'router-id',
+        'peer-address',
+        'path-id',
+        'equal',
+      ].sort(),
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 // Attribute interning (src/bgp/rib/intern.ts): equal sets give the identical frozen object, distinct
-// sets stay distinct, references are counted and a set nobody holds is dropped.
+// sets stay distinct, references are counted and a set nobody holds is dropped; the set handed out
+// with its decision ranks (internSet, for the Loc-RIB).
 
 import { describe, expect, it } from 'vitest';
 import { AsPathSegmentType, Origin } from '../../src/bgp/messages/iana.js';
@@ -165,6 +166,41 @@ describe('AttributeInterner', () => {
     expect(i.refCount(a)).toBe(0);
     expect(i.refCount(b)).toBe(2);
     expect(i.intern(a)).toBe(x);
+  });
+
+  it('internSet hands out the set with its decision ranks; releaseSet gives it back', () => {
+    const i = new AttributeInterner();
+    const a = full();
+    const set = i.internSet(a);
+    expect(set.attrs).toBe(i.intern(a));
+    expect(i.refCount(set.attrs)).toBe(2);
+    expect(i.setOf(set.attrs)).toBe(set);
+    // worked out once, when first asked for
+    expect(set.rank).toBe(set.rank);
+    expect(set.rank).toMatchObject({
+      localPref: 200,
+      pathLength: 3,
+      origin: Origin.IGP,
+      med: 10,
+      neighbourAs: 65001,
+      clusterLength: 2,
+      originator: 0x0a000001,
+    });
+    expect(new AttributeInterner().internSet({ nextHop: '192.0.2.1' }).rank).toMatchObject({
+      localPref: -1,
+      pathLength: 0,
+      origin: Origin.INCOMPLETE,
+      med: 0,
+      neighbourAs: 0,
+      clusterLength: 0,
+      originator: -1,
+    });
+    i.releaseSet(set);
+    i.releaseSet(set);
+    expect(i.size).toBe(0);
+    expect(() => i.releaseSet(set)).toThrow(/not a set held/);
+    expect(() => i.setOf(set.attrs)).toThrow(/not an interned set/);
+    expect(() => new AttributeInterner().releaseSet(i.internSet(full()))).toThrow(/not a set held/);
   });
 
   it('retain and release of objects that are not interned sets are bugs', () => {

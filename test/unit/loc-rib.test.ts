@@ -1,6 +1,6 @@
 // The Loc-RIB (src/bgp/rib/loc-rib.ts): updates and implicit replacement, withdrawals, a peer going
-// down, graceful-restart stale routes, the Change reports, and the reference counts it keeps on
-// interned attribute sets.
+// down, graceful-restart stale routes, the Change reports, candidates kept as cells and built again,
+// the IPv4 table, and the reference counts it keeps on interned attribute sets.
 
 import { describe, expect, it } from 'vitest';
 import { IPV4_UNICAST, IPV6_UNICAST, Origin } from '../../src/bgp/messages/iana.js';
@@ -390,6 +390,130 @@ describe('many prefixes', () => {
 
   it('rejects keys the table cannot hold', () => {
     expect(() => rib().update(route(P1, attrs(100), -1))).toThrow(RangeError);
+  });
+});
+
+describe('candidates kept as cells', () => {
+  it('the best is the object stored; the others are built again, equal to what was given', () => {
+    const l = rib();
+    const a = route(P1, attrs(200));
+    const b = route(P2, attrs(100));
+    const c = route(P3, attrs(100), PFX, 7);
+    for (const r of [a, b, c]) l.update(r);
+    const best = l.best(IPV4_UNICAST, PFX)!;
+    const first = l.candidates(IPV4_UNICAST, PFX);
+    expect(first).toEqual([a, b, c]);
+    expect(first[0]).toBe(best);
+    const again = l.candidates(IPV4_UNICAST, PFX);
+    expect(again).not.toBe(first);
+    expect(again[0]).toBe(best);
+    expect(again[1]).toEqual(first[1]);
+    expect(again[2]?.pathId).toBe(7);
+    expect(again[1]?.attributes).toBe(first[1]?.attributes);
+    expect(l.interner.isInterned(again[2]!.attributes)).toBe(true);
+  });
+
+  it('the best keeps its object while candidates before it come and go', () => {
+    const l = rib();
+    l.update(route(P1, attrs(100)));
+    l.update(route(P2, attrs(100)));
+    l.update(route(P3, attrs(300)));
+    const best = l.best(IPV4_UNICAST, PFX);
+    expect(best?.peer).toBe(P3);
+    expect(l.withdraw(IPV4_UNICAST, PFX, 'p1')).toBeUndefined();
+    expect(l.best(IPV4_UNICAST, PFX)).toBe(best);
+    expect(l.update(route(P1, attrs(50)))).toBeUndefined();
+    expect(l.withdrawPeer('p2')).toEqual([]);
+    expect(l.best(IPV4_UNICAST, PFX)).toBe(best);
+    expect(l.candidates(IPV4_UNICAST, PFX).map((r) => r.peer.id)).toEqual(['p3', 'p1']);
+    // the best withdrawn: the one left is built again and becomes the stored route
+    const c = l.withdraw(IPV4_UNICAST, PFX, 'p3');
+    expect(c).toMatchObject({ before: best, after: { peer: P1 }, reason: 'only-route' });
+    expect(l.best(IPV4_UNICAST, PFX)).toBe(c?.after);
+    expect(l.candidates(IPV4_UNICAST, PFX)).toEqual([c?.after]);
+  });
+
+  it('ADD-PATH: path id 0, none and the largest are distinct candidates', () => {
+    const l = rib();
+    l.update(route(P1, attrs(100), PFX, 0));
+    l.update(route(P1, attrs(100), PFX));
+    l.update(route(P1, attrs(300), PFX, 0xffffffff));
+    expect(l.size).toBe(3);
+    expect(l.best(IPV4_UNICAST, PFX)?.pathId).toBe(0xffffffff);
+    expect(l.candidates(IPV4_UNICAST, PFX).map((r) => r.pathId)).toEqual([0, undefined, 0xffffffff]);
+    // replaced, not added
+    expect(l.update(route(P1, attrs(50), PFX, 0xffffffff))?.after?.pathId).toBe(0);
+    expect(l.size).toBe(3);
+    expect(l.withdraw(IPV4_UNICAST, PFX, 'p1', 0xffffffff)).toBeUndefined();
+    expect(l.withdraw(IPV4_UNICAST, PFX, 'p1', 0)?.after?.pathId).toBeUndefined();
+    expect(l.size).toBe(1);
+  });
+
+  it('stale marks in an Entry; a new session (another PeerInfo, same id) replaces its routes', () => {
+    const l = rib();
+    l.update(route(P1, attrs(200)));
+    l.update(route(P2, attrs(100)));
+    const best = l.best(IPV4_UNICAST, PFX)!;
+    expect(l.markStale('p1', [IPV4_UNICAST])).toBe(1);
+    expect(l.markStale('p2', [IPV4_UNICAST])).toBe(1);
+    const stale = l.best(IPV4_UNICAST, PFX)!;
+    expect(stale).not.toBe(best);
+    expect(stale).toEqual({ ...best, stale: true });
+    expect(l.candidates(IPV4_UNICAST, PFX).map((r) => r.stale)).toEqual([true, true]);
+    const p2again: PeerInfo = { ...P2 };
+    expect(l.update(route(p2again, attrs(100)))).toBeUndefined();
+    expect(l.candidates(IPV4_UNICAST, PFX)[1]).toEqual(route(p2again, attrs(100)));
+    expect(l.candidates(IPV4_UNICAST, PFX)[1]?.peer).toBe(p2again);
+    expect(l.sweepStale('p2')).toEqual([]);
+    const changes = l.sweepStale('p1');
+    expect(changes).toMatchObject([{ before: stale, after: { peer: p2again }, reason: 'only-route' }]);
+    expect(l.size).toBe(1);
+  });
+
+  it('reevaluate asks about the candidates that are not best too', () => {
+    const l = rib();
+    l.update(route(P1, attrs(200)));
+    l.update(route(P2, attrs(100, '192.0.2.50')));
+    l.update(route(P3, attrs(50)));
+    const old = resolvable;
+    try {
+      resolvable = (r) => r.peer !== P1 && r.attributes.nextHop !== UNRESOLVABLE;
+      expect(l.reevaluate()).toMatchObject([{ before: { peer: P1 }, after: { peer: P2 } }]);
+      resolvable = (r) => r.attributes.nextHop !== '192.0.2.50';
+      expect(l.reevaluate()).toMatchObject([{ before: { peer: P2 }, after: { peer: P1 } }]);
+    } finally {
+      resolvable = old;
+    }
+  });
+});
+
+describe('the IPv4 table', () => {
+  it('finds keys asked for in insertion order, before and after deletions and compaction', () => {
+    const l = rib();
+    const n = 5_000;
+    const key = (i: number): number => ipv4Key(0x0b000000 + i * 64, 26);
+    for (let i = 0; i < n; i++) l.update(route(i % 3 === 0 ? P1 : P2, attrs(100), key(i)));
+    const check = (order: number[]): void => {
+      for (const i of order) {
+        const want = i % 3 === 0 ? undefined : P2;
+        expect(l.best(IPV4_UNICAST, key(i))?.peer).toBe(want);
+      }
+    };
+    const up = Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < n; i++) expect(l.best(IPV4_UNICAST, key(i))?.peer).toBe(i % 3 === 0 ? P1 : P2);
+    expect(l.withdrawPeer('p1')).toHaveLength(Math.ceil(n / 3));
+    check(up);
+    check([...up].reverse());
+    // the freed positions are reused; in order again, then a second peer on the same keys
+    for (let i = 0; i < n; i += 3) l.update(route(P1, attrs(100), key(i)));
+    for (let i = 0; i < n; i++) l.update(route(P3, attrs(300), key(i)));
+    for (let i = 0; i < n; i++) expect(l.best(IPV4_UNICAST, key(i))?.peer).toBe(P3);
+    expect(l.withdrawPeer('p2')).toEqual([]);
+    expect(l.withdrawPeer('p3')).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      expect(l.best(IPV4_UNICAST, key(i))?.peer).toBe(i % 3 === 0 ? P1 : undefined);
+    }
+    expect(l.prefixCount()).toBe(Math.ceil(n / 3));
   });
 });
 

@@ -32,7 +32,7 @@ import type { AsPathSegment } from '../messages/attributes/types.js';
 import { AsPathSegmentType } from '../messages/iana.js';
 import { parseIpv4, parseIpv6 } from '../messages/prefix.js';
 import type { RouteAttributes } from './adj-rib-in.js';
-import { LOCAL_PEER_ID, type Route } from './types.js';
+import { LOCAL_PEER_ID, type PeerInfo, type Route } from './types.js';
 
 export type DecisionReason =
   | 'only-route'
@@ -220,6 +220,118 @@ function compareCore(a: Route, b: Route, opts: DecisionOptions): number {
   return compareEligible(a, b, opts);
 }
 
+// ---- ranks: what the steps read, worked out once (for the Loc-RIB) ----
+//
+// The Loc-RIB compares a new route with the best of its prefix on every update. `compareRanked` is
+// compareEligible over numbers worked out once per interned attribute set (the interner keeps an
+// AttributeRank beside each set) and once per peer (PeerRank), so that a comparison parses no address
+// text and reads no route. It must answer exactly as compareEligible does; the property test
+// (test/prop/decision.prop.test.ts) checks the two against each other.
+
+/** Absent (ORIGINATOR_ID, LOCAL_PREF). */
+const ABSENT = -1;
+/** Present, but not a dotted quad: compared as text, as compareIpv4Text does. */
+const NOT_IPV4 = -2;
+
+function ipv4Rank(s: string): number {
+  return parseIpv4(s) ?? NOT_IPV4;
+}
+
+/** The attribute steps of one attribute set. */
+export class AttributeRank {
+  /** LOCAL_PREF as carried, ABSENT without one (the default applies when comparing). */
+  readonly localPref: number;
+  readonly pathLength: number;
+  readonly origin: number;
+  readonly med: number;
+  readonly neighbourAs: number;
+  readonly clusterLength: number;
+  /** ORIGINATOR_ID as a number; ABSENT, or NOT_IPV4. */
+  readonly originator: number;
+
+  constructor(readonly attrs: RouteAttributes) {
+    this.localPref = attrs.localPref ?? ABSENT;
+    this.pathLength = pathLength(attrs.asPath);
+    this.origin = attrs.origin ?? ORIGIN_INCOMPLETE;
+    this.med = attrs.med ?? 0;
+    this.neighbourAs = neighbourAs(attrs);
+    this.clusterLength = attrs.clusterList?.length ?? 0;
+    this.originator = attrs.originatorId === undefined ? ABSENT : ipv4Rank(attrs.originatorId);
+  }
+}
+
+/** The peer steps of one peer (a PeerInfo object). */
+export class PeerRank {
+  /** 0 local, 1 eBGP, 2 iBGP. */
+  readonly session: number;
+  /** The BGP identifier as a number, or NOT_IPV4. */
+  readonly routerId: number;
+  /** The address as a number when it is IPv4, else NOT_IPV4 (compareAddresses decides). */
+  readonly address: number;
+
+  constructor(readonly peer: PeerInfo) {
+    this.session = peer.id === LOCAL_PEER_ID ? 0 : peer.ibgp ? 2 : 1;
+    this.routerId = ipv4Rank(peer.routerId);
+    this.address = ipv4Rank(peer.address);
+  }
+}
+
+/**
+ * compareEligible of a route with attribute set `x` from peer `p` and path id `i` (0 without one)
+ * against one with `y`, `q`, `j`: -step when the first is preferred, +step when the second is, 0
+ * when no step tells them apart.
+ */
+export function compareRanked(
+  x: AttributeRank,
+  p: PeerRank,
+  i: number,
+  y: AttributeRank,
+  q: PeerRank,
+  j: number,
+  opts: DecisionOptions,
+): number {
+  // Interned attribute sets: the same rank means every attribute step ties.
+  if (x !== y) {
+    const lpA = x.localPref === ABSENT ? opts.defaultLocalPref : x.localPref;
+    const lpB = y.localPref === ABSENT ? opts.defaultLocalPref : y.localPref;
+    if (lpA !== lpB) return lpA > lpB ? -STEP_LOCAL_PREF : STEP_LOCAL_PREF;
+    if (x.pathLength !== y.pathLength) return x.pathLength < y.pathLength ? -STEP_AS_PATH : STEP_AS_PATH;
+    if (x.origin !== y.origin) return x.origin < y.origin ? -STEP_ORIGIN : STEP_ORIGIN;
+    if (x.med !== y.med && (opts.alwaysCompareMed || x.neighbourAs === y.neighbourAs)) {
+      return x.med < y.med ? -STEP_MED : STEP_MED;
+    }
+  }
+
+  if (p.session !== q.session) return p.session < q.session ? -STEP_EBGP : STEP_EBGP;
+
+  if (x !== y && x.clusterLength !== y.clusterLength) {
+    return x.clusterLength < y.clusterLength ? -STEP_CLUSTER_LIST : STEP_CLUSTER_LIST;
+  }
+
+  const idA = x.originator === ABSENT ? p.routerId : x.originator;
+  const idB = y.originator === ABSENT ? q.routerId : y.originator;
+  if (idA !== NOT_IPV4 && idB !== NOT_IPV4) {
+    if (idA !== idB) return idA < idB ? -STEP_ROUTER_ID : STEP_ROUTER_ID;
+  } else {
+    const id = compareIpv4Text(
+      x.attrs.originatorId ?? p.peer.routerId,
+      y.attrs.originatorId ?? q.peer.routerId,
+    );
+    if (id !== 0) return id < 0 ? -STEP_ROUTER_ID : STEP_ROUTER_ID;
+  }
+
+  if (p !== q) {
+    const addr =
+      p.address !== NOT_IPV4 && q.address !== NOT_IPV4
+        ? p.address - q.address
+        : compareAddresses(p.peer.address, q.peer.address);
+    if (addr !== 0) return addr < 0 ? -STEP_PEER_ADDRESS : STEP_PEER_ADDRESS;
+  }
+
+  if (i !== j) return i < j ? -STEP_PATH_ID : STEP_PATH_ID;
+  return 0;
+}
+
 /**
  * Which of two routes to the same prefix is preferred, and the first step that told them apart.
  * When both next hops are unresolvable the remaining steps still order them. On 'equal', `a` is
@@ -231,31 +343,66 @@ export function compareRoutes(a: Route, b: Route, opts: DecisionOptions): Compar
   return c <= 0 ? { winner: a, loser: b, reason } : { winner: b, loser: a, reason };
 }
 
-/** The best of the eligible routes of one neighbour AS each, then the best of those (see the top). */
-function selectDeterministicMed(
-  routes: readonly Route[],
-  opts: DecisionOptions,
-  skip: Route | undefined,
-  checkNextHop: boolean,
-): Route | undefined {
+/**
+ * Candidates by position, for `selectFrom`: a Route[] (`bestRoute`), or the Loc-RIB's own storage,
+ * which keeps ranks (below) instead of routes. `compare` is compareEligible's answer for the two.
+ */
+export interface CandidateList {
+  readonly size: number;
+  /** Whether candidate i takes part (its next hop is resolvable, where that is asked). */
+  eligible(i: number): boolean;
+  neighbourAs(i: number): number;
+  /** -step when i is preferred, +step when j is, 0 when no step tells them apart. */
+  compare(i: number, j: number): number;
+}
+
+/** A Route[] as a CandidateList. */
+class RouteList implements CandidateList {
+  constructor(
+    private readonly routes: readonly Route[],
+    private readonly opts: DecisionOptions,
+    private readonly checkNextHop: boolean,
+  ) {}
+
+  get size(): number {
+    return this.routes.length;
+  }
+
+  eligible(i: number): boolean {
+    return !this.checkNextHop || resolvable(this.routes[i]!, this.opts);
+  }
+
+  neighbourAs(i: number): number {
+    return neighbourAs(this.routes[i]!.attributes);
+  }
+
+  compare(i: number, j: number): number {
+    return compareEligible(this.routes[i]!, this.routes[j]!, this.opts);
+  }
+}
+
+/**
+ * The best of the eligible candidates of one neighbour AS each, then the best of those (see the top);
+ * -1 when none is eligible.
+ */
+function selectDeterministicMed(list: CandidateList, skip: number): number {
   const groupAs: number[] = [];
-  const groupBest: Route[] = [];
-  for (let i = 0; i < routes.length; i++) {
-    const r = routes[i]!;
-    if (r === skip || (checkNextHop && !resolvable(r, opts))) continue;
-    const as = neighbourAs(r.attributes);
+  const groupBest: number[] = [];
+  for (let i = 0; i < list.size; i++) {
+    if (i === skip || !list.eligible(i)) continue;
+    const as = list.neighbourAs(i);
     const g = groupAs.indexOf(as);
     if (g < 0) {
       groupAs.push(as);
-      groupBest.push(r);
-    } else if (compareEligible(r, groupBest[g]!, opts) < 0) {
-      groupBest[g] = r;
+      groupBest.push(i);
+    } else if (list.compare(i, groupBest[g]!) < 0) {
+      groupBest[g] = i;
     }
   }
-  let best: Route | undefined;
+  let best = -1;
   for (let g = 0; g < groupBest.length; g++) {
-    const r = groupBest[g]!;
-    if (best === undefined || compareEligible(r, best, opts) < 0) best = r;
+    const i = groupBest[g]!;
+    if (best < 0 || list.compare(i, best) < 0) best = i;
   }
   return best;
 }
@@ -265,41 +412,39 @@ export interface Selection {
   readonly reason: DecisionReason;
 }
 
+/** What `selectFrom` found: the position of the best candidate and why it won. */
+export interface IndexSelection {
+  readonly index: number;
+  readonly reason: DecisionReason;
+}
+
 /**
- * The selection over `routes`, skipping those that are not eligible when `checkNextHop`. One pass
- * finds the best under pairwise comparison, the latest step at which another route lost (that of the
- * runner-up, as the steps are lexicographic), and whether more than one neighbour AS takes part;
- * only then (without alwaysCompareMed) is the per-AS elimination needed.
+ * The selection over the eligible candidates of `list`. One pass finds the best under pairwise
+ * comparison, the latest step at which another candidate lost (that of the runner-up, as the steps
+ * are lexicographic), and whether more than one neighbour AS takes part; only then (without
+ * alwaysCompareMed) is the per-AS elimination needed. Undefined when none is eligible.
  */
-function select(
-  routes: readonly Route[],
-  opts: DecisionOptions,
-  checkNextHop: boolean,
-): Selection | undefined {
-  let best: Route | undefined;
+export function selectFrom(list: CandidateList, alwaysCompareMed: boolean): IndexSelection | undefined {
+  let best = -1;
   let depth = 0;
   let firstAs = -1;
   let mixed = false;
-  let lastAttrs: RouteAttributes | undefined;
-  const checkAs = !opts.alwaysCompareMed;
-  for (let i = 0; i < routes.length; i++) {
-    const r = routes[i]!;
-    if (checkNextHop && !resolvable(r, opts)) continue;
-    if (checkAs && !mixed && r.attributes !== lastAttrs) {
-      lastAttrs = r.attributes;
-      const as = neighbourAs(r.attributes);
+  for (let i = 0; i < list.size; i++) {
+    if (!list.eligible(i)) continue;
+    if (!alwaysCompareMed && !mixed) {
+      const as = list.neighbourAs(i);
       if (firstAs < 0) firstAs = as;
       else if (as !== firstAs) mixed = true;
     }
-    if (best === undefined) {
-      best = r;
+    if (best < 0) {
+      best = i;
       continue;
     }
-    const c = compareEligible(r, best, opts);
+    const c = list.compare(i, best);
     if (c < 0) {
-      // an earlier loser lost to the old best at some step s; it loses to r at min(s, -c), so the
+      // an earlier loser lost to the old best at some step s; it loses to i at min(s, -c), so the
       // old best, beaten at -c, is the runner-up
-      best = r;
+      best = i;
       depth = -c;
     } else {
       // in a total order the runner-up is the loser that held out longest
@@ -307,13 +452,22 @@ function select(
       if (k > depth) depth = k;
     }
   }
-  if (best === undefined) return undefined;
-  if (depth === 0) return { best, reason: 'only-route' };
-  if (!mixed) return { best, reason: STEP_REASON[depth === EQUAL_DEPTH ? 0 : depth]! };
-  const b = selectDeterministicMed(routes, opts, undefined, checkNextHop)!;
-  const runnerUp = selectDeterministicMed(routes, opts, b, checkNextHop)!;
-  const c = compareEligible(b, runnerUp, opts);
-  return { best: b, reason: STEP_REASON[c < 0 ? -c : c]! };
+  if (best < 0) return undefined;
+  if (depth === 0) return { index: best, reason: 'only-route' };
+  if (!mixed) return { index: best, reason: STEP_REASON[depth === EQUAL_DEPTH ? 0 : depth]! };
+  const b = selectDeterministicMed(list, -1);
+  const runnerUp = selectDeterministicMed(list, b);
+  const c = list.compare(b, runnerUp);
+  return { index: b, reason: STEP_REASON[c < 0 ? -c : c]! };
+}
+
+function select(
+  routes: readonly Route[],
+  opts: DecisionOptions,
+  checkNextHop: boolean,
+): Selection | undefined {
+  const s = selectFrom(new RouteList(routes, opts, checkNextHop), opts.alwaysCompareMed);
+  return s === undefined ? undefined : { best: routes[s.index]!, reason: s.reason };
 }
 
 /**
@@ -334,16 +488,8 @@ export function bestRoute(routes: readonly Route[], opts: DecisionOptions): Sele
 // order ('next-hop-unresolvable' 1 ... 'path-id' 10), 'equal' 11. Where the steps order the
 // candidates totally (alwaysCompareMed, or one neighbour AS), a best route's reason is the deepest
 // step at which any other eligible candidate loses to it, and that is what the Loc-RIB maintains
-// without looking at every candidate again.
-
-/**
- * The depth of the step that decides between `a` and `b`: positive when `b` is preferred, negative
- * when `a` is or when they are equal (-EQUAL_DEPTH), like the first argument winning compareRoutes.
- */
-export function compareDepth(a: Route, b: Route, opts: DecisionOptions): number {
-  const c = compareCore(a, b, opts);
-  return c === 0 ? -EQUAL_DEPTH : c;
-}
+// without looking at every candidate again. The step numbers compareRanked returns are these depths
+// (0, a tie, stands for EQUAL_DEPTH).
 
 export function reasonDepth(reason: DecisionReason): number {
   if (reason === 'only-route') return 0;

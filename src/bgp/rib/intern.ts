@@ -9,6 +9,9 @@
 // (an UPDATE's routes share one attribute object), are found by identity without building a key.
 // Objects passed to `intern` must therefore not be changed afterwards; RouteAttributes is immutable
 // by contract everywhere in the RIB.
+//
+// The Loc-RIB keeps the set itself (`internSet`, `releaseSet`): beside the frozen object it carries
+// what the decision steps read of it (decision.ts `AttributeRank`), worked out once per set.
 
 import type {
   Aggregator,
@@ -18,15 +21,34 @@ import type {
   RawAttribute,
 } from '../messages/attributes/types.js';
 import type { RouteAttributes } from './adj-rib-in.js';
+import { AttributeRank } from './decision.js';
 
-class Slot {
+/** An interned set as `internSet` hands it out: the frozen object and its decision ranks. */
+export interface InternedSet {
+  readonly attrs: RouteAttributes;
+  /** What the decision steps read of the set (decision.ts), worked out when first asked for. */
+  readonly rank: AttributeRank;
+}
+
+class Slot implements InternedSet {
   count = 1;
   /** The last non-interned object that was interned into this set, found by identity. */
   alias: RouteAttributes | undefined = undefined;
+  private ranked: AttributeRank | undefined = undefined;
   constructor(
     readonly attrs: RouteAttributes,
     readonly key: string,
+    readonly owner: AttributeInterner,
   ) {}
+
+  get rank(): AttributeRank {
+    let r = this.ranked;
+    if (r === undefined) {
+      r = new AttributeRank(this.attrs);
+      this.ranked = r;
+    }
+    return r;
+  }
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
@@ -204,15 +226,20 @@ export class AttributeInterner {
    * reference counted on it. `attrs` must not be changed afterwards.
    */
   intern(attrs: RouteAttributes): RouteAttributes {
+    return this.internSet(attrs).attrs;
+  }
+
+  /** As `intern`, but hands out the set with its ranks (what the Loc-RIB keeps). */
+  internSet(attrs: RouteAttributes): InternedSet {
     const known = this.byObject.get(attrs);
     if (known !== undefined) {
       known.count++;
-      return known.attrs;
+      return known;
     }
     const key = attributeKey(attrs, this.codes);
     let slot = this.byKey.get(key);
     if (slot === undefined) {
-      slot = new Slot(frozenCopy(attrs), key);
+      slot = new Slot(frozenCopy(attrs), key, this);
       this.byKey.set(key, slot);
       this.byObject.set(slot.attrs, slot);
     } else {
@@ -221,7 +248,7 @@ export class AttributeInterner {
     if (slot.alias !== undefined) this.byObject.delete(slot.alias);
     slot.alias = attrs;
     this.byObject.set(attrs, slot);
-    return slot.attrs;
+    return slot;
   }
 
   /** The interned object of a set equal to `attrs` that was interned through this very object. */
@@ -236,7 +263,23 @@ export class AttributeInterner {
 
   /** Gives back one reference; the set is forgotten when none are left. */
   release(attrs: RouteAttributes): void {
-    const slot = this.slotOf(attrs, 'release');
+    this.drop(this.slotOf(attrs, 'release'));
+  }
+
+  /** `release` of a set that `internSet` handed out (no lookup). */
+  releaseSet(set: InternedSet): void {
+    if (!(set instanceof Slot) || set.owner !== this || set.count <= 0) {
+      throw new Error('AttributeInterner.releaseSet: not a set held by this interner');
+    }
+    this.drop(set);
+  }
+
+  /** The set of an interned object (no reference is taken). */
+  setOf(attrs: RouteAttributes): InternedSet {
+    return this.slotOf(attrs, 'setOf');
+  }
+
+  private drop(slot: Slot): void {
     if (--slot.count > 0) return;
     this.byKey.delete(slot.key);
     this.byObject.delete(slot.attrs);

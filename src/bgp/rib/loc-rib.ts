@@ -6,29 +6,41 @@
 // prefix key to either
 //   - a Route: the only candidate, and it is eligible, so it is the best ('only-route'); this is the
 //     common case (a Calico block is announced by one node), and costs nothing besides the Route;
-//   - an Entry: two or more candidates, or a single one whose next hop is unresolvable.
+//   - an Entry: two or more candidates, or a single one whose next hop is unresolvable. An Entry is
+//     one array: a header (the best as a Route object, where its cells start, why it won, the common
+//     neighbour AS), then four cells per candidate: its interned attribute set (with the set's
+//     decision ranks), its peer's ranks (with the PeerInfo), its path key and its flags (stale,
+//     eligible). The Route objects of the other candidates are not kept: they die young, which
+//     spares the garbage collector copying them, and `candidates` builds them again when asked.
 // Attribute sets are interned (intern.ts): one reference per stored route, given back on removal.
 //
 // Selection. Where the decision steps order a prefix's candidates totally (alwaysCompareMed, or all
 // of them from one neighbour AS: the usual case, and the Entry keeps track), a change needs at most
-// one comparison: a new or replaced candidate against the best. The best being replaced by a worse
-// route or withdrawn, and candidates from several neighbour ASes (the MED rule, see decision.ts),
-// run `bestRoute` over all of them again. The result is always what `bestRoute` over the candidates
-// gives (test/prop/decision.prop.test.ts checks it). The reason the best won is kept as long as one
-// comparison tells it; otherwise it is worked out when asked for (`entries`, a Change).
+// one comparison: a new or replaced candidate against the best, over the ranks (`compareRanked`: no
+// route read, no text parsed). The best being replaced by a worse route or withdrawn, and candidates
+// from several neighbour ASes (the MED rule, see decision.ts), run the selection over all of them
+// again (`selectFrom`, the code `bestRoute` runs). The result is always what `bestRoute` over the
+// candidates gives (test/prop/decision.prop.test.ts checks it). The reason the best won is kept as
+// long as one comparison tells it; otherwise it is worked out when asked for (`entries`, a Change).
+// Whether a candidate is eligible (`nextHopResolvable`) is asked when it arrives (about the route as
+// given to `update`) and again by `reevaluate`, which the owner calls when the answers may have
+// changed; selection in between uses the answers kept in the flags.
 
 import type { RouteAttributes } from './adj-rib-in.js';
 import {
-  bestRoute,
-  compareDepth,
+  type CandidateList,
+  compareRanked,
   type DecisionOptions,
   type DecisionReason,
-  neighbourAs,
+  EQUAL_DEPTH,
+  type IndexSelection,
+  PeerRank,
   reasonAtDepth,
   reasonDepth,
+  selectFrom,
 } from './decision.js';
-import { AttributeInterner } from './intern.js';
-import type { Route } from './types.js';
+import { AttributeInterner, type InternedSet } from './intern.js';
+import type { PeerInfo, Route } from './types.js';
 
 /** A prefix whose best route changed: a new best, a different one, or none left. */
 export interface Change {
@@ -51,17 +63,222 @@ export interface LocRibEntry {
   readonly reason?: DecisionReason;
 }
 
-/** Several candidates, or a lone one that is not eligible. */
-class Entry {
+// ---- Entries ----
+
+type Cell = Route | InternedSet | PeerRank | number | string | undefined;
+
+/**
+ * Several candidates, or a lone one that is not eligible: HEAD cells, then CELLS per candidate, in
+ * arrival order. An array rather than an object holding one, so that reading an Entry is one object
+ * less to fetch from memory.
+ */
+type Entry = Cell[];
+
+// the header
+/** The best as a Route object (the one Changes report); undefined when none is eligible. */
+const BEST = 0;
+/** Where best's cells start; -1 without best. */
+const BI = 1;
+/** Why best won, as the depth of its step (reasonDepth in decision.ts), or UNKNOWN. */
+const DEPTH = 2;
+/** The neighbour AS of every candidate, or -1 when they differ (or did, before removals). */
+const NAS = 3;
+/** The prefix key (the table finds an Entry's key here, a Route's in `prefix`). */
+const PREFIX = 4;
+const HEAD = 5;
+
+// a candidate's cells: the interned set, the peer's ranks, the path key (see keyOf), the flags
+const CELLS = 4;
+const STALE = 1;
+const ELIGIBLE = 2;
+
+/** The depth when the reason is not known (or there is no best). */
+const UNKNOWN = -1;
+
+function isEntry(slot: Route | Entry): slot is Entry {
+  return Array.isArray(slot);
+}
+
+function bestOf(e: Entry): Route | undefined {
+  return e[BEST] as Route | undefined;
+}
+
+function biOf(e: Entry): number {
+  return e[BI] as number;
+}
+
+function depthOf(e: Entry): number {
+  return e[DEPTH] as number;
+}
+
+function nasOf(e: Entry): number {
+  return e[NAS] as number;
+}
+
+function setBest(e: Entry, best: Route | undefined, bi: number, depth: number): void {
+  e[BEST] = best;
+  e[BI] = bi;
+  e[DEPTH] = depth;
+}
+
+/** How many candidates. */
+function countOf(e: Entry): number {
+  return (e.length - HEAD) / CELLS;
+}
+
+function setAt(e: Entry, j: number): InternedSet {
+  return e[j] as InternedSet;
+}
+
+function rankAt(e: Entry, j: number): PeerRank {
+  return e[j + 1] as PeerRank;
+}
+
+function keyAt(e: Entry, j: number): number {
+  return e[j + 2] as number;
+}
+
+function flagsAt(e: Entry, j: number): number {
+  return e[j + 3] as number;
+}
+
+/**
+ * Path keys: peer number + PEER_LIMIT * (path id + 1), or the peer number alone without a path id, so
+ * that they are small integers without ADD-PATH (and exact doubles below 2^53 with it).
+ */
+const PEER_LIMIT = 1048576;
+
+function keyOf(peerNumber: number, pathId: number | undefined): number {
+  return pathId === undefined ? peerNumber : peerNumber + PEER_LIMIT * (pathId + 1);
+}
+
+/** The path id of a key as the decision steps read it (missing = 0). */
+function pathIdOf(key: number): number {
+  return key < PEER_LIMIT ? 0 : Math.floor(key / PEER_LIMIT) - 1;
+}
+
+/** Where the cells of the candidate with this path key start, or -1. */
+function find(e: Entry, key: number): number {
+  for (let j = HEAD + 2; j < e.length; j += CELLS) if (e[j] === key) return j - 2;
+  return -1;
+}
+
+/** compareRanked of the candidates whose cells start at a and b. */
+function compareAt(e: Entry, a: number, b: number, opts: DecisionOptions): number {
+  return compareRanked(
+    setAt(e, a).rank,
+    rankAt(e, a),
+    pathIdOf(keyAt(e, a)),
+    setAt(e, b).rank,
+    rankAt(e, b),
+    pathIdOf(keyAt(e, b)),
+    opts,
+  );
+}
+
+function commonNeighbourAs(e: Entry): number {
+  if (e.length === HEAD) return -1;
+  const nas = setAt(e, HEAD).rank.neighbourAs;
+  for (let j = HEAD + CELLS; j < e.length; j += CELLS) if (setAt(e, j).rank.neighbourAs !== nas) return -1;
+  return nas;
+}
+
+const NO_ENTRY: Entry = [undefined, -1, UNKNOWN, -1, 0];
+
+/** An Entry's candidates as decision.ts's CandidateList (one per LocRib, pointed at an Entry). */
+class Cells implements CandidateList {
+  e: Entry = NO_ENTRY;
+
+  constructor(private readonly opts: DecisionOptions) {}
+
+  get size(): number {
+    return countOf(this.e);
+  }
+
+  eligible(i: number): boolean {
+    return (flagsAt(this.e, HEAD + i * CELLS) & ELIGIBLE) !== 0;
+  }
+
+  neighbourAs(i: number): number {
+    return setAt(this.e, HEAD + i * CELLS).rank.neighbourAs;
+  }
+
+  compare(i: number, j: number): number {
+    return compareAt(this.e, HEAD + i * CELLS, HEAD + j * CELLS, this.opts);
+  }
+}
+
+/** The route as stored: `route` itself when its attributes are the interned set, else a copy. */
+function stored(route: Route, set: InternedSet): Route {
+  return set.attrs === route.attributes ? route : { ...route, attributes: set.attrs };
+}
+
+/** The Route of the candidate whose cells start at j, built again (for one that is not best). */
+function build(family: number, prefix: number | string, e: Entry, j: number): Route {
+  const attributes = setAt(e, j).attrs;
+  const peer = rankAt(e, j).peer;
+  const key = keyAt(e, j);
+  const r: Route =
+    key < PEER_LIMIT
+      ? { family, prefix, peer, attributes }
+      : { family, prefix, pathId: Math.floor(key / PEER_LIMIT) - 1, peer, attributes };
+  return (flagsAt(e, j) & STALE) !== 0 ? { ...r, stale: true } : r;
+}
+
+/** The Route of the candidate at j: the best object kept, or one built again. */
+function routeAt(family: number, prefix: number | string, e: Entry, j: number): Route {
+  const best = bestOf(e);
+  return j === biOf(e) && best !== undefined ? best : build(family, prefix, e, j);
+}
+
+/** Every candidate of an Entry as a Route. */
+function routesOf(family: number, prefix: number | string, e: Entry): Route[] {
+  const out = new Array<Route>(countOf(e));
+  for (let j = HEAD; j < e.length; j += CELLS) out[(j - HEAD) / CELLS] = routeAt(family, prefix, e, j);
+  return out;
+}
+
+// Room for candidates. An Entry starts with two candidates in one literal (paired), and when it is
+// full moves into a literal with room for 6, then 14; beyond that, push grows it. Literals on
+// purpose: V8 allocates the arrays of an array literal whose arrays survive in old space directly
+// (allocation-site pretenuring), while a backing store grown by push or made by `new Array(n)` is
+// allocated young, and the scavenger copies each of them on its way to old space (usually twice). A
+// table of Entries that all survive paid a third of its insertion time for that (docs/performance.md).
+// The room kept is what push growth would keep (29 and 61 cells).
+
+/** Full with 2 and with 6 candidates. */
+const ROOM_2 = HEAD + 2 * CELLS;
+const ROOM_6 = HEAD + 6 * CELLS;
+
+/** `e` moved into an array with room for 6 candidates. */
+function roomFor6(e: Entry): Entry {
+  // biome-ignore format: the room, not the code, is the point
+  const g: Entry = [e[0], e[1], e[2], e[3], e[4], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  return moved(e, g);
+}
+
+/** `e` moved into an array with room for 14 candidates. */
+function roomFor14(e: Entry): Entry {
+  // biome-ignore format: the room, not the code, is the point
+  const g: Entry = [
+    e[0], e[1], e[2], e[3], e[4], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  ];
+  return moved(e, g);
+}
+
+/** Copies e's cells into g and gives g e's length (V8 keeps g's room: it trims only below half). */
+function moved(e: Entry, g: Entry): Entry {
+  for (let i = HEAD; i < e.length; i++) g[i] = e[i];
+  g.length = e.length;
+  return g;
+}
+
+/** What the Loc-RIB knows of a PeerInfo object: its ranks and the number of its id. */
+class KnownPeer {
   constructor(
-    readonly routes: Route[],
-    /** The path key (see `LocRib.pathKey`) of each route, so that finding one reads no route. */
-    readonly keys: number[],
-    public best: Route | undefined,
-    /** Why best won; undefined while best is, or while it is not known (see reasonOf). */
-    public reason: DecisionReason | undefined,
-    /** The neighbour AS of every candidate, or -1 when they differ (or did, before removals). */
-    public nas: number,
+    readonly rank: PeerRank,
+    readonly number: number,
   ) {}
 }
 
@@ -69,33 +286,59 @@ type Slot = Route | Entry;
 
 // ---- prefix tables ----
 
-const EMPTY = -1;
-const DELETED = -2;
-const MIN_CAPACITY = 16;
+/** Index buckets hold key + 1, so that a new (zeroed) Float64Array is all EMPTY. */
+const EMPTY = 0;
+const DELETED = -1;
+const MIN_BUCKETS = 16;
+
+/** The IPv4 prefix key of what the table holds (see PREFIX). */
+function slotKey(slot: Slot): number {
+  return (isEntry(slot) ? slot[PREFIX] : slot.prefix) as number;
+}
 
 /**
- * A hash table from number keys (IPv4 prefix keys: integers below 2^38) to values: open addressing
- * with linear probing, keys in a Float64Array, values in an array beside it. Twice as fast as a Map
- * with such keys, which are not small integers and so hash and compare as heap numbers; and smaller
- * (no boxed key, no chain link). Deleting leaves a marker and moves nothing, so `forEach` can delete
- * as it goes; markers are cleared when an insertion rehashes, and by `compact`.
+ * A hash table from IPv4 prefix keys (integers below 2^38) to Slots. The Slots sit in an array in the
+ * order they were inserted (a freed position is reused first); each knows its own key. The hash index
+ * is open addressing with linear probing: the keys (plus one, so that 0 is an empty bucket) in a
+ * Float64Array, the position of each key's Slot in an Int32Array beside it; a key that is not there
+ * costs one random read. Keeping the Slots in insertion order also keeps what they point to in that
+ * order in memory (the garbage collector moves objects in the order it finds them), so prefixes that
+ * arrive in the same order again, as a peer's table does, are read in memory order, and `get`
+ * follows them with a cursor without reading the index at all. Twice as fast as a Map with such
+ * keys, which are not small integers and so hash and compare as heap numbers. Deleting marks the
+ * bucket and frees the position, moving nothing, so `forEach` can delete as it goes; `compact`
+ * closes the gaps.
  */
-class NumberTable<V> {
-  private keys: Float64Array;
-  private values: (V | undefined)[];
+class NumberTable {
+  private index: Float64Array;
+  private at: Int32Array;
   private mask: number;
+  /** Slots by position, `count` of them; undefined: a free position. */
+  private values: (Slot | undefined)[] = new Array<Slot | undefined>(MIN_BUCKETS).fill(undefined);
+  private count = 0;
+  private free: number[] = [];
   /** Live keys. */
   size = 0;
-  /** Slots holding a key or a deletion marker: at most half of them. */
+  /** Buckets holding a key or a deletion marker: at most half of them. */
   private used = 0;
+  /**
+   * The position `get` found last, and whether the one before it was just before it: keys asked for
+   * in the order they were inserted (a peer's table arriving in the order another's did, or its own
+   * did before) are then found at the next position, without a probe of the index.
+   */
+  private last = -1;
+  private inOrder = false;
+  /** The key `get` did not find and the bucket it would go to (-1: none), for the `set` after it. */
+  private missed = -1;
+  private missedAt = 0;
 
-  constructor(capacity = MIN_CAPACITY) {
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.values = filled(capacity);
-    this.mask = capacity - 1;
+  constructor(buckets = MIN_BUCKETS) {
+    this.index = new Float64Array(buckets);
+    this.at = new Int32Array(buckets);
+    this.mask = buckets - 1;
   }
 
-  private slot(k: number): number {
+  private bucket(k: number): number {
     const lo = k >>> 0;
     const hi = (k / 4294967296) >>> 0;
     let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
@@ -104,48 +347,98 @@ class NumberTable<V> {
     return (h ^ (h >>> 16)) & this.mask;
   }
 
-  get(k: number): V | undefined {
-    const keys = this.keys;
-    for (let i = this.slot(k); ; i = (i + 1) & this.mask) {
-      const x = keys[i]!;
-      if (x === k) return this.values[i];
-      if (x === EMPTY) return undefined;
+  get(k: number): Slot | undefined {
+    if (this.inOrder) {
+      const next = this.last + 1 < this.count ? this.values[this.last + 1] : undefined;
+      if (next !== undefined && slotKey(next) === k) {
+        this.last++;
+        return next;
+      }
+      this.inOrder = false;
+    }
+    const index = this.index;
+    const x1 = k + 1;
+    let free = -1;
+    for (let b = this.bucket(k); ; b = (b + 1) & this.mask) {
+      const x = index[b]!;
+      if (x === x1) {
+        const pos = this.at[b]!;
+        this.inOrder = pos === this.last + 1;
+        this.last = pos;
+        return this.values[pos];
+      }
+      if (x === EMPTY) {
+        this.missed = k;
+        this.missedAt = free >= 0 ? free : b;
+        return undefined;
+      }
+      if (x === DELETED && free < 0) free = b;
     }
   }
 
-  /** Inserts or overwrites (k >= 0). Overwriting an existing key never rehashes (safe inside `forEach`). */
-  set(k: number, v: V): void {
-    const keys = this.keys;
+  /**
+   * Inserts or overwrites (k >= 0, k the slot's own key). Overwriting an existing key never moves
+   * anything (safe inside `forEach`).
+   */
+  set(k: number, v: Slot): void {
+    const found = this.last >= 0 ? this.values[this.last] : undefined;
+    if (found !== undefined && slotKey(found) === k) {
+      // what `get` just found (the usual overwrite)
+      this.values[this.last] = v;
+      return;
+    }
+    const index = this.index;
+    const x1 = k + 1;
     let free = -1;
-    let i = this.slot(k);
-    for (; ; i = (i + 1) & this.mask) {
-      const x = keys[i]!;
-      if (x === k) {
-        this.values[i] = v;
-        return;
+    let b: number;
+    if (k === this.missed) {
+      // what `get` just did not find: its bucket is known
+      b = this.missedAt;
+      if (index[b] === DELETED) free = b;
+    } else {
+      for (b = this.bucket(k); ; b = (b + 1) & this.mask) {
+        const x = index[b]!;
+        if (x === x1) {
+          this.values[this.at[b]!] = v;
+          return;
+        }
+        if (x === EMPTY) break;
+        if (x === DELETED && free < 0) free = b;
       }
-      if (x === EMPTY) break;
-      if (x === DELETED && free < 0) free = i;
+    }
+    this.missed = -1;
+    let pos: number;
+    if (this.free.length > 0) {
+      pos = this.free.pop()!;
+      this.values[pos] = v;
+    } else {
+      if (this.count === this.values.length) this.grow(this.count * 2);
+      pos = this.count++;
+      this.values[pos] = v;
     }
     this.size++;
     if (free >= 0) {
-      keys[free] = k;
-      this.values[free] = v;
+      index[free] = x1;
+      this.at[free] = pos;
       return;
     }
-    keys[i] = k;
-    this.values[i] = v;
-    if (++this.used * 2 > keys.length)
-      this.rehash(this.size * 4 > keys.length ? keys.length * 2 : keys.length);
+    index[b] = x1;
+    this.at[b] = pos;
+    const buckets = this.mask + 1;
+    if (++this.used * 2 > buckets) this.rehash(this.size * 4 > buckets ? buckets * 2 : buckets);
   }
 
   delete(k: number): boolean {
-    const keys = this.keys;
-    for (let i = this.slot(k); ; i = (i + 1) & this.mask) {
-      const x = keys[i]!;
-      if (x === k) {
-        keys[i] = DELETED;
-        this.values[i] = undefined;
+    const index = this.index;
+    const x1 = k + 1;
+    for (let b = this.bucket(k); ; b = (b + 1) & this.mask) {
+      const x = index[b]!;
+      if (x === x1) {
+        const pos = this.at[b]!;
+        this.missed = -1;
+        index[b] = DELETED;
+        this.values[pos] = undefined;
+        this.free.push(pos);
         this.size--;
         return true;
       }
@@ -153,48 +446,83 @@ class NumberTable<V> {
     }
   }
 
-  /** Calls fn for every entry; fn may delete that key or overwrite any existing one. */
-  forEach(fn: (v: V, k: number) => void): void {
-    const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (k >= 0) fn(this.values[i]!, k);
-    }
-  }
-
-  /** Shrinks after many deletions; never call it from inside `forEach`. */
-  compact(): void {
-    let cap = this.keys.length;
-    while (cap > MIN_CAPACITY && this.size * 8 < cap) cap >>= 1;
-    if (cap < this.keys.length) this.rehash(cap);
-  }
-
-  private rehash(capacity: number): void {
-    const keys = this.keys;
+  /** Calls fn for every entry, in position order; fn may delete that key or overwrite any existing one. */
+  forEach(fn: (v: Slot, k: number) => void): void {
     const values = this.values;
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.values = filled(capacity);
-    this.mask = capacity - 1;
-    this.used = this.size;
-    for (let j = 0; j < keys.length; j++) {
-      const k = keys[j]!;
-      if (k < 0) continue;
-      let i = this.slot(k);
-      while (this.keys[i] !== EMPTY) i = (i + 1) & this.mask;
-      this.keys[i] = k;
-      this.values[i] = values[j];
+    const n = this.count;
+    for (let p = 0; p < n; p++) {
+      const v = values[p];
+      if (v !== undefined) fn(v, slotKey(v));
     }
   }
-}
 
-/** An array of n undefined. */
-function filled<V>(n: number): (V | undefined)[] {
-  return new Array<V | undefined>(n).fill(undefined);
+  /** Closes the gaps and shrinks after many deletions; never call it from inside `forEach`. */
+  compact(): void {
+    let moved = false;
+    if (this.free.length > MIN_BUCKETS && this.free.length * 2 > this.count) {
+      moved = true;
+      let n = 0;
+      for (let p = 0; p < this.count; p++) {
+        const v = this.values[p];
+        if (v !== undefined) this.values[n++] = v;
+      }
+      this.count = n;
+      this.free = [];
+      let cap = MIN_BUCKETS;
+      while (cap < n) cap *= 2;
+      this.grow(cap);
+    }
+    let buckets = this.mask + 1;
+    while (buckets > MIN_BUCKETS && this.size * 8 < buckets) buckets >>= 1;
+    if (moved || buckets <= this.mask) this.rehash(buckets, moved);
+  }
+
+  /**
+   * A new index of `buckets` buckets. Without `fromPositions` the old index is read in bucket order:
+   * its keys then land in the new one nearly in order (bucket i goes to i or i + old size when it
+   * doubles), which keeps the writes sequential; after `compact` moved the positions, from those.
+   */
+  private rehash(buckets: number, fromPositions = false): void {
+    this.missed = -1;
+    const old = this.index;
+    const oldAt = this.at;
+    this.index = new Float64Array(buckets);
+    this.at = new Int32Array(buckets);
+    this.mask = buckets - 1;
+    this.used = this.size;
+    if (fromPositions) {
+      const values = this.values;
+      for (let p = 0; p < this.count; p++) {
+        const v = values[p];
+        if (v !== undefined) this.place(slotKey(v), p);
+      }
+      return;
+    }
+    for (let i = 0; i < old.length; i++) {
+      const x = old[i]!;
+      if (x > 0) this.place(x - 1, oldAt[i]!);
+    }
+  }
+
+  /** The positions array with room for `cap` (doubling: fewer large arrays than push growth makes). */
+  private grow(cap: number): void {
+    const values = new Array<Slot | undefined>(cap).fill(undefined);
+    for (let p = 0; p < this.count; p++) values[p] = this.values[p];
+    this.values = values;
+  }
+
+  private place(k: number, pos: number): void {
+    const index = this.index;
+    let b = this.bucket(k);
+    while (index[b] !== EMPTY) b = (b + 1) & this.mask;
+    index[b] = k + 1;
+    this.at[b] = pos;
+  }
 }
 
 /** One family's prefixes: number keys (IPv4) in a NumberTable, string keys (IPv6) in a Map. */
 class Table {
-  private readonly numbers = new NumberTable<Slot>();
+  private readonly numbers = new NumberTable();
   private strings: Map<string, Slot> | undefined;
 
   get size(): number {
@@ -252,21 +580,19 @@ function change(
   return { family, prefix, before, after, reason };
 }
 
-function commonNeighbourAs(routes: readonly Route[]): number {
-  if (routes.length === 0) return -1;
-  const nas = neighbourAs(routes[0]!.attributes);
-  for (let i = 1; i < routes.length; i++) if (neighbourAs(routes[i]!.attributes) !== nas) return -1;
-  return nas;
-}
-
-/** Path keys: peer number * 2^33 + path id (2^32 without one); exact doubles below 2^53. */
-const NO_PATH_ID = 4294967296;
-const PEER_STRIDE = 8589934592;
-
 export class LocRib {
   private readonly tables = new Map<number, Table>();
+  /** The table of the last update's family (tables are never dropped). */
+  private lastFamily = -1;
+  private lastTable: Table | undefined;
   /** A small number per peer id ever seen, for path keys. */
   private readonly peerNumbers = new Map<string, number>();
+  /** Ranks and numbers per PeerInfo object (one per session). */
+  private readonly peers = new WeakMap<PeerInfo, KnownPeer>();
+  /** The peer of the last update: an UPDATE's routes come from one peer. */
+  private lastPeer: KnownPeer | undefined;
+  /** Scratch CandidateList for selection over an Entry. */
+  private readonly cells: Cells;
   private routeCount = 0;
   readonly interner: AttributeInterner;
 
@@ -276,6 +602,7 @@ export class LocRib {
     interner?: AttributeInterner,
   ) {
     this.interner = interner ?? new AttributeInterner();
+    this.cells = new Cells(opts);
   }
 
   /** Candidate routes held, over all families. */
@@ -297,51 +624,54 @@ export class LocRib {
 
   /**
    * Adds a candidate, or replaces the one from the same peer with the same path id (implicit
-   * withdrawal, RFC 4271 3.1). Its attributes are interned; the stored route may be a copy holding
-   * the interned set.
+   * withdrawal, RFC 4271 3.1). Its attributes are interned. When the route is stored as a Route (it
+   * is best, or alone), that is `route` itself if its attributes are an interned set already (as
+   * `interned` returns), else a copy holding the interned set.
    */
   update(route: Route): Change | undefined {
     if (typeof route.prefix === 'number' && !(route.prefix >= 0)) {
       throw new RangeError(`prefix key ${route.prefix} is not a non-negative number`);
     }
-    const attrs = this.interner.intern(route.attributes);
-    const r: Route = attrs === route.attributes ? route : { ...route, attributes: attrs };
-    const family = r.family;
-    const prefix = r.prefix;
+    const set = this.interner.internSet(route.attributes);
+    const family = route.family;
+    const prefix = route.prefix;
     const table = this.table(family);
     const slot = table.get(prefix);
     if (slot === undefined) {
       this.routeCount++;
+      const r = stored(route, set);
       if (this.resolvable(r)) {
         table.set(prefix, r);
         return { family, prefix, after: r, reason: 'only-route' };
       }
-      table.set(prefix, this.loneEntry(r));
+      table.set(prefix, this.loneEntry(r, set));
       return undefined;
     }
-    if (!(slot instanceof Entry)) {
-      if (samePath(slot, r.peer.id, r.pathId)) {
+    if (!isEntry(slot)) {
+      if (samePath(slot, route.peer.id, route.pathId)) {
         this.interner.release(slot.attributes);
+        const r = stored(route, set);
         if (this.resolvable(r)) {
           table.set(prefix, r);
           return sameBest(slot, r) ? undefined : change(family, prefix, slot, r, 'only-route');
         }
-        table.set(prefix, this.loneEntry(r));
+        table.set(prefix, this.loneEntry(r, set));
         return change(family, prefix, slot, undefined, undefined);
       }
-      this.routeCount++;
-      const keys = [this.pathKey(slot.peer.id, slot.pathId), this.pathKey(r.peer.id, r.pathId)];
-      const e = new Entry([slot, r], keys, slot, 'only-route', neighbourAs(slot.attributes));
-      table.set(prefix, e);
-      return this.added(family, prefix, table, e, r);
+      return this.paired(family, prefix, table, slot, route, set);
     }
-    const key = this.pathKey(r.peer.id, r.pathId);
-    const i = slot.keys.indexOf(key);
-    if (i >= 0) return this.replaced(family, prefix, table, slot, i, r);
-    slot.routes.push(r);
-    slot.keys.push(key);
-    this.routeCount++;
-    return this.added(family, prefix, table, slot, r);
+    const k = this.known(route.peer);
+    const key = keyOf(k.number, route.pathId);
+    const j = find(slot, key);
+    if (j >= 0) return this.replaced(family, prefix, table, slot, j, route, set, k);
+    const eligible = this.resolvable(route);
+    let e = slot;
+    if (e.length === ROOM_2 || e.length === ROOM_6) {
+      e = e.length === ROOM_2 ? roomFor6(e) : roomFor14(e);
+      table.set(prefix, e);
+    }
+    e.push(set, k.rank, key, eligible ? ELIGIBLE : 0);
+    return this.added(family, prefix, table, e, e.length - CELLS, route, set, eligible);
   }
 
   /** The interned set equal to `attrs`, when the Loc-RIB holds one (no reference is taken). */
@@ -354,7 +684,7 @@ export class LocRib {
     const table = this.tables.get(family);
     const slot = table?.get(prefix);
     if (table === undefined || slot === undefined) return undefined;
-    if (!(slot instanceof Entry)) {
+    if (!isEntry(slot)) {
       if (!samePath(slot, peerId, pathId)) return undefined;
       table.delete(prefix);
       this.routeCount--;
@@ -362,16 +692,22 @@ export class LocRib {
       return { family, prefix, before: slot };
     }
     const n = this.peerNumbers.get(peerId);
-    const i = n === undefined ? -1 : slot.keys.indexOf(n * PEER_STRIDE + (pathId ?? NO_PATH_ID));
-    if (i < 0) return undefined;
-    const old = slot.routes[i]!;
-    this.interner.release(old.attributes);
-    slot.routes.splice(i, 1);
-    slot.keys.splice(i, 1);
+    const j = n === undefined ? -1 : find(slot, keyOf(n, pathId));
+    if (j < 0) return undefined;
+    const flags = flagsAt(slot, j);
+    this.interner.releaseSet(setAt(slot, j));
+    slot.splice(j, CELLS);
     this.routeCount--;
-    if (old === slot.best || !this.ordered(slot)) return this.reselect(family, prefix, table, slot);
+    const before = bestOf(slot);
+    const bi = biOf(slot);
+    if (j === bi) {
+      setBest(slot, undefined, -1, UNKNOWN);
+      return this.reselect(family, prefix, table, slot, before);
+    }
+    if (j < bi) slot[BI] = bi - CELLS;
+    if (!this.ordered(slot)) return this.reselect(family, prefix, table, slot, before);
     // a loser left: the best stays; the runner-up may have been the one
-    if (slot.best !== undefined && this.resolvable(old)) slot.reason = undefined;
+    if (before !== undefined && (flags & ELIGIBLE) !== 0) slot[DEPTH] = UNKNOWN;
     this.settle(prefix, table, slot);
     return undefined;
   }
@@ -383,30 +719,29 @@ export class LocRib {
 
   /**
    * RFC 4724 4.2: marks the routes from a restarting peer stale. They stay candidates, ranked as
-   * before, until replaced or swept; the stored routes become copies with `stale: true` (the best
-   * route too, without a Change: nothing visible changed). Returns how many were marked.
+   * before, until replaced or swept; the stored best route becomes a copy with `stale: true`
+   * (without a Change: nothing visible changed). Returns how many were marked.
    */
   markStale(peerId: string, families: readonly number[]): number {
-    const [lo, hi] = this.keyRange(peerId);
+    const n = this.peerNumbers.get(peerId) ?? -1;
     let marked = 0;
     for (const family of families) {
       const table = this.tables.get(family);
       if (table === undefined) continue;
       table.forEach((slot, prefix) => {
-        if (!(slot instanceof Entry)) {
+        if (!isEntry(slot)) {
           if (slot.peer.id === peerId && slot.stale !== true) {
             table.set(prefix, { ...slot, stale: true });
             marked++;
           }
           return;
         }
-        const keys = slot.keys;
-        for (let i = 0; i < keys.length; i++) {
-          const r = slot.routes[i]!;
-          if (keys[i]! < lo || keys[i]! >= hi || r.stale === true) continue;
-          const s: Route = { ...r, stale: true };
-          slot.routes[i] = s;
-          if (slot.best === r) slot.best = s;
+        for (let j = HEAD; j < slot.length; j += CELLS) {
+          const flags = flagsAt(slot, j);
+          if (keyAt(slot, j) % PEER_LIMIT !== n || (flags & STALE) !== 0) continue;
+          slot[j + 3] = flags | STALE;
+          const best = bestOf(slot);
+          if (j === biOf(slot) && best !== undefined) slot[BEST] = { ...best, stale: true };
           marked++;
         }
       });
@@ -420,8 +755,8 @@ export class LocRib {
   }
 
   /**
-   * Runs selection again on every prefix (in the given families or all), for when what
-   * `nextHopResolvable` answers has changed.
+   * Asks `nextHopResolvable` again about every candidate (in the given families or all) and runs
+   * selection again, for when what it answers has changed.
    */
   reevaluate(families?: readonly number[]): Change[] {
     const out: Change[] = [];
@@ -429,15 +764,19 @@ export class LocRib {
       const table = this.tables.get(family);
       if (table === undefined) continue;
       table.forEach((slot, prefix) => {
-        if (!(slot instanceof Entry)) {
+        if (!isEntry(slot)) {
           if (!this.resolvable(slot)) {
-            table.set(prefix, this.loneEntry(slot));
+            table.set(prefix, this.loneEntry(slot, this.interner.setOf(slot.attributes)));
             out.push({ family, prefix, before: slot });
           }
           return;
         }
-        const c = this.reselect(family, prefix, table, slot);
-        if (c !== undefined) out.push(c);
+        for (let j = HEAD; j < slot.length; j += CELLS) {
+          const flags = flagsAt(slot, j) & ~ELIGIBLE;
+          slot[j + 3] = this.resolvable(routeAt(family, prefix, slot, j)) ? flags | ELIGIBLE : flags;
+        }
+        const ch = this.reselect(family, prefix, table, slot, bestOf(slot));
+        if (ch !== undefined) out.push(ch);
       });
     }
     return out;
@@ -446,26 +785,35 @@ export class LocRib {
   /** The best route to a prefix, if any is eligible. */
   best(family: number, prefix: number | string): Route | undefined {
     const slot = this.tables.get(family)?.get(prefix);
-    return slot instanceof Entry ? slot.best : slot;
-  }
-
-  /** Every candidate for a prefix, in arrival order: a live view, copy it to keep it. */
-  candidates(family: number, prefix: number | string): readonly Route[] {
-    const slot = this.tables.get(family)?.get(prefix);
-    if (slot === undefined) return [];
-    return slot instanceof Entry ? slot.routes : [slot];
+    if (slot === undefined) return undefined;
+    return isEntry(slot) ? bestOf(slot) : slot;
   }
 
   /**
-   * Every prefix of a family with its candidates (live views) and best route, in no particular order.
-   * Works out the reasons not known yet (see the top of the file).
+   * Every candidate for a prefix, in arrival order. A new array; the best is the object `best`
+   * returns, the others are built anew on each call (equal, not identical).
+   */
+  candidates(family: number, prefix: number | string): readonly Route[] {
+    const slot = this.tables.get(family)?.get(prefix);
+    if (slot === undefined) return [];
+    return isEntry(slot) ? routesOf(family, prefix, slot) : [slot];
+  }
+
+  /**
+   * Every prefix of a family with its candidates (as `candidates` gives them) and best route, in no
+   * particular order. Works out the reasons not known yet (see the top of the file).
    */
   entries(family: number): LocRibEntry[] {
     const out: LocRibEntry[] = [];
     this.tables.get(family)?.forEach((slot, prefix) => {
-      if (!(slot instanceof Entry)) out.push({ prefix, routes: [slot], best: slot, reason: 'only-route' });
-      else if (slot.best === undefined) out.push({ prefix, routes: slot.routes });
-      else out.push({ prefix, routes: slot.routes, best: slot.best, reason: this.reasonOf(slot) });
+      if (!isEntry(slot)) {
+        out.push({ prefix, routes: [slot], best: slot, reason: 'only-route' });
+        return;
+      }
+      const routes = routesOf(family, prefix, slot);
+      const best = bestOf(slot);
+      if (best === undefined) out.push({ prefix, routes });
+      else out.push({ prefix, routes, best, reason: this.reasonOf(slot) });
     });
     return out;
   }
@@ -473,8 +821,12 @@ export class LocRib {
   /** Calls `fn` for the best route of every prefix of a family that has one (nothing allocated). */
   forEachBest(family: number, fn: (prefix: number | string, best: Route) => void): void {
     this.tables.get(family)?.forEach((slot, prefix) => {
-      if (!(slot instanceof Entry)) fn(prefix, slot);
-      else if (slot.best !== undefined) fn(prefix, slot.best);
+      if (!isEntry(slot)) {
+        fn(prefix, slot);
+        return;
+      }
+      const best = bestOf(slot);
+      if (best !== undefined) fn(prefix, best);
     });
   }
 
@@ -488,11 +840,14 @@ export class LocRib {
   // ---- internals ----
 
   private table(family: number): Table {
+    if (family === this.lastFamily && this.lastTable !== undefined) return this.lastTable;
     let t = this.tables.get(family);
     if (t === undefined) {
       t = new Table();
       this.tables.set(family, t);
     }
+    this.lastFamily = family;
+    this.lastTable = t;
     return t;
   }
 
@@ -501,133 +856,200 @@ export class LocRib {
     return f === undefined || f(r);
   }
 
-  /** Identifies a candidate within an Entry: (peer, path id) as one number. */
-  private pathKey(peerId: string, pathId: number | undefined): number {
-    let n = this.peerNumbers.get(peerId);
-    if (n === undefined) {
-      n = this.peerNumbers.size;
-      this.peerNumbers.set(peerId, n);
+  /** The ranks and number of a peer (remembered: the next update is likely from the same peer). */
+  private known(peer: PeerInfo): KnownPeer {
+    const last = this.lastPeer;
+    if (last !== undefined && last.rank.peer === peer) return last;
+    let k = this.peers.get(peer);
+    if (k === undefined) {
+      let n = this.peerNumbers.get(peer.id);
+      if (n === undefined) {
+        n = this.peerNumbers.size;
+        if (n >= PEER_LIMIT) throw new Error(`LocRib: more than ${PEER_LIMIT} peer ids`);
+        this.peerNumbers.set(peer.id, n);
+      }
+      k = new KnownPeer(new PeerRank(peer), n);
+      this.peers.set(peer, k);
     }
-    return n * PEER_STRIDE + (pathId ?? NO_PATH_ID);
+    this.lastPeer = k;
+    return k;
   }
 
-  /** The path keys of a peer's routes: lo <= key < hi (empty when it has none in an Entry). */
-  private keyRange(peerId: string): [number, number] {
-    const n = this.peerNumbers.get(peerId);
-    return n === undefined ? [0, 0] : [n * PEER_STRIDE, (n + 1) * PEER_STRIDE];
+  /** An Entry for a lone route that is not eligible. */
+  private loneEntry(r: Route, set: InternedSet): Entry {
+    const k = this.known(r.peer);
+    const flags = r.stale === true ? STALE : 0;
+    const nas = set.rank.neighbourAs;
+    return [undefined, -1, UNKNOWN, nas, r.prefix, set, k.rank, keyOf(k.number, r.pathId), flags];
   }
 
-  private loneEntry(r: Route): Entry {
-    return new Entry(
-      [r],
-      [this.pathKey(r.peer.id, r.pathId)],
-      undefined,
-      undefined,
-      neighbourAs(r.attributes),
-    );
+  /** `route` (its set interned) joins the lone route of a prefix, which is eligible, so best. */
+  private paired(
+    family: number,
+    prefix: number | string,
+    table: Table,
+    lone: Route,
+    route: Route,
+    set: InternedSet,
+  ): Change | undefined {
+    const first = this.interner.setOf(lone.attributes);
+    const f = this.known(lone.peer);
+    const firstFlags = ELIGIBLE | (lone.stale === true ? STALE : 0);
+    const k = this.known(route.peer);
+    const eligible = this.resolvable(route);
+    const flags = eligible ? ELIGIBLE : 0;
+    // one literal (see roomFor6)
+    const e: Entry = [
+      lone,
+      HEAD,
+      0,
+      first.rank.neighbourAs,
+      lone.prefix,
+      first,
+      f.rank,
+      keyOf(f.number, lone.pathId),
+      firstFlags,
+      set,
+      k.rank,
+      keyOf(k.number, route.pathId),
+      flags,
+    ];
+    table.set(prefix, e);
+    return this.added(family, prefix, table, e, HEAD + CELLS, route, set, eligible);
   }
 
   /** Whether the steps order the Entry's candidates totally (see the top of the file). */
   private ordered(e: Entry): boolean {
-    return e.nas !== -1 || this.opts.alwaysCompareMed;
-  }
-
-  private track(e: Entry, r: Route): void {
-    if (e.nas !== -1 && neighbourAs(r.attributes) !== e.nas) e.nas = -1;
+    return nasOf(e) !== -1 || this.opts.alwaysCompareMed;
   }
 
   /** Why the best won, worked out now if it was not known. */
   private reasonOf(e: Entry): DecisionReason | undefined {
-    if (e.best !== undefined && e.reason === undefined) e.reason = bestRoute(e.routes, this.opts)?.reason;
-    return e.reason;
+    if (bestOf(e) === undefined) return undefined;
+    let depth = depthOf(e);
+    if (depth === UNKNOWN) {
+      const sel = this.select(e);
+      if (sel === undefined) return undefined;
+      depth = reasonDepth(sel.reason);
+      e[DEPTH] = depth;
+    }
+    return reasonAtDepth(depth);
   }
 
-  /** `r` was appended to the Entry's candidates. */
+  private select(e: Entry): IndexSelection | undefined {
+    this.cells.e = e;
+    const s = selectFrom(this.cells, this.opts.alwaysCompareMed);
+    this.cells.e = NO_ENTRY;
+    return s;
+  }
+
+  /** `route` (its set interned) has joined the Entry's candidates: its cells are at j. */
   private added(
     family: number,
     prefix: number | string,
     table: Table,
     e: Entry,
-    r: Route,
+    j: number,
+    route: Route,
+    set: InternedSet,
+    eligible: boolean,
   ): Change | undefined {
-    this.track(e, r);
-    if (!this.ordered(e)) return this.reselect(family, prefix, table, e);
-    return this.resolvable(r) ? this.challenge(family, prefix, e, r, undefined) : undefined;
+    this.routeCount++;
+    const nas = nasOf(e);
+    if (nas !== -1 && set.rank.neighbourAs !== nas) e[NAS] = -1;
+    if (!this.ordered(e)) return this.reselect(family, prefix, table, e, bestOf(e), j, route);
+    return eligible ? this.challenge(family, prefix, e, j, route, UNKNOWN) : undefined;
   }
 
   /**
-   * An eligible `r` has joined the candidates (of an ordered Entry) beside the best, or none. `known`:
-   * the reason before a loser left, if e.reason was cleared for that (the loser may have been the
-   * runner-up).
+   * The eligible candidate at j (`route`) has joined the candidates (of an ordered Entry) beside the
+   * best, or none. `known`: the depth of the reason before a loser left, if it was cleared for that
+   * (the loser may have been the runner-up), else UNKNOWN.
    */
   private challenge(
     family: number,
     prefix: number | string,
     e: Entry,
-    r: Route,
-    known: DecisionReason | undefined,
+    j: number,
+    route: Route,
+    known: number,
   ): Change | undefined {
-    const best = e.best;
+    const best = bestOf(e);
     if (best === undefined) {
-      e.best = r;
-      e.reason = 'only-route';
+      const r = stored(route, setAt(e, j));
+      setBest(e, r, j, 0);
       return change(family, prefix, undefined, r, 'only-route');
     }
-    const d = compareDepth(best, r, this.opts);
-    if (d > 0) {
-      // r beats best at step d; best is the runner-up (everything else lost to it at d or earlier)
-      e.best = r;
-      e.reason = reasonAtDepth(d);
-      return change(family, prefix, best, r, e.reason);
+    const c = compareAt(e, biOf(e), j, this.opts);
+    if (c > 0) {
+      // the new one beats best at step c; best is the runner-up (everything else lost to it at c or
+      // earlier)
+      const r = stored(route, setAt(e, j));
+      setBest(e, r, j, c);
+      return change(family, prefix, best, r, reasonAtDepth(c));
     }
-    // r lost at step -d: that is the reason when no other loser held out longer
-    if (e.reason !== undefined) {
-      if (-d > reasonDepth(e.reason)) e.reason = reasonAtDepth(-d);
-    } else if (known !== undefined && -d >= reasonDepth(known)) {
-      e.reason = reasonAtDepth(-d);
+    // it lost at step -c (or tied): that is the reason when no other loser held out longer
+    const lost = c === 0 ? EQUAL_DEPTH : -c;
+    const depth = depthOf(e);
+    if (depth !== UNKNOWN) {
+      if (lost > depth) e[DEPTH] = lost;
+    } else if (known !== UNKNOWN && lost >= known) {
+      e[DEPTH] = lost;
     }
     return undefined;
   }
 
-  /** The candidate at `i` is replaced by `r` (same peer, same path id). */
+  /** The candidate at j is replaced by `route` (same peer id, same path id). */
   private replaced(
     family: number,
     prefix: number | string,
     table: Table,
     e: Entry,
-    i: number,
-    r: Route,
+    j: number,
+    route: Route,
+    set: InternedSet,
+    k: KnownPeer,
   ): Change | undefined {
-    const old = e.routes[i]!;
-    this.interner.release(old.attributes);
-    e.routes[i] = r;
-    this.track(e, r);
-    if (!this.ordered(e)) return this.reselect(family, prefix, table, e);
-    const best = e.best;
-    if (old === best) {
-      const d = this.resolvable(r) ? compareDepth(r, old, this.opts) : 1;
-      if (d > 0) return this.reselect(family, prefix, table, e); // worse than before: look at all
-      // at least as good as the old best at step -d, so better than every other candidate; against
-      // the runner-up (which lost to the old best at step k) it wins at min(-d, k)
-      e.best = r;
-      if (e.reason !== undefined && e.reason !== 'only-route') {
-        e.reason = reasonAtDepth(Math.min(-d, reasonDepth(e.reason)));
-      }
-      return sameBest(old, r) ? undefined : change(family, prefix, old, r, this.reasonOf(e));
+    const oldSet = setAt(e, j);
+    const oldRank = rankAt(e, j);
+    const oldFlags = flagsAt(e, j);
+    this.interner.releaseSet(oldSet);
+    const eligible = this.resolvable(route);
+    e[j] = set;
+    e[j + 1] = k.rank;
+    e[j + 3] = eligible ? ELIGIBLE : 0;
+    const nas = nasOf(e);
+    if (nas !== -1 && set.rank.neighbourAs !== nas) e[NAS] = -1;
+    const best = bestOf(e);
+    if (j !== biOf(e)) {
+      if (!this.ordered(e)) return this.reselect(family, prefix, table, e, best, j, route);
+      const known = depthOf(e);
+      if (best !== undefined && (oldFlags & ELIGIBLE) !== 0) e[DEPTH] = UNKNOWN;
+      return eligible ? this.challenge(family, prefix, e, j, route, known) : undefined;
     }
-    const known = e.reason;
-    if (best !== undefined && this.resolvable(old)) e.reason = undefined;
-    return this.resolvable(r) ? this.challenge(family, prefix, e, r, known) : undefined;
+    // the best is replaced: its cells now hold the new route
+    const depth = depthOf(e);
+    setBest(e, undefined, -1, depth);
+    if (!this.ordered(e)) return this.reselect(family, prefix, table, e, best, j, route);
+    const pathId = pathIdOf(keyAt(e, j));
+    const c = eligible ? compareRanked(set.rank, k.rank, pathId, oldSet.rank, oldRank, pathId, this.opts) : 1;
+    if (c > 0) return this.reselect(family, prefix, table, e, best, j, route); // worse: look at all
+    // at least as good as the old best (at step -c, or tied), so better than every other candidate;
+    // against the runner-up (which lost to the old best at step k) it wins at min(-c, k)
+    const r = stored(route, set);
+    const won = c === 0 ? EQUAL_DEPTH : -c;
+    setBest(e, r, j, depth > 0 ? Math.min(won, depth) : depth);
+    return sameBest(best, r) ? undefined : change(family, prefix, best, r, this.reasonOf(e));
   }
 
   private removeWhere(peerId: string, families: readonly number[] | undefined, staleOnly: boolean): Change[] {
     const out: Change[] = [];
-    const [lo, hi] = this.keyRange(peerId);
+    const n = this.peerNumbers.get(peerId) ?? -1;
     for (const family of families ?? [...this.tables.keys()]) {
       const table = this.tables.get(family);
       if (table === undefined) continue;
       table.forEach((slot, prefix) => {
-        if (!(slot instanceof Entry)) {
+        if (!isEntry(slot)) {
           if (slot.peer.id !== peerId || (staleOnly && slot.stale !== true)) return;
           table.delete(prefix);
           this.routeCount--;
@@ -635,32 +1057,40 @@ export class LocRib {
           out.push({ family, prefix, before: slot });
           return;
         }
-        const { routes, keys } = slot;
-        let kept = 0;
-        let lostBest = false;
+        const oldBi = biOf(slot);
+        let kept = HEAD;
+        let bi = -1;
         let lostEligible = false;
-        for (let i = 0; i < routes.length; i++) {
-          const r = routes[i]!;
-          const k = keys[i]!;
-          if (k >= lo && k < hi && (!staleOnly || r.stale === true)) {
-            this.interner.release(r.attributes);
-            if (r === slot.best) lostBest = true;
-            else if (!lostEligible && this.resolvable(r)) lostEligible = true;
-          } else {
-            routes[kept] = r;
-            keys[kept++] = k;
+        for (let j = HEAD; j < slot.length; j += CELLS) {
+          const key = keyAt(slot, j);
+          const flags = flagsAt(slot, j);
+          if (key % PEER_LIMIT === n && (!staleOnly || (flags & STALE) !== 0)) {
+            this.interner.releaseSet(setAt(slot, j));
+            if (j !== oldBi && (flags & ELIGIBLE) !== 0) lostEligible = true;
+            continue;
           }
+          if (j === oldBi) bi = kept;
+          if (kept !== j) {
+            slot[kept] = setAt(slot, j);
+            slot[kept + 1] = rankAt(slot, j);
+            slot[kept + 2] = key;
+            slot[kept + 3] = flags;
+          }
+          kept += CELLS;
         }
-        if (kept === routes.length) return;
-        this.routeCount -= routes.length - kept;
-        routes.length = kept;
-        keys.length = kept;
+        if (kept === slot.length) return;
+        this.routeCount -= (slot.length - kept) / CELLS;
+        slot.length = kept;
+        const before = bestOf(slot);
+        const lostBest = before !== undefined && bi < 0;
+        if (lostBest) setBest(slot, undefined, -1, UNKNOWN);
+        else slot[BI] = bi;
         if (lostBest || !this.ordered(slot)) {
-          const c = this.reselect(family, prefix, table, slot);
-          if (c !== undefined) out.push(c);
+          const ch = this.reselect(family, prefix, table, slot, before);
+          if (ch !== undefined) out.push(ch);
           return;
         }
-        if (lostEligible && slot.best !== undefined) slot.reason = undefined;
+        if (lostEligible && before !== undefined) slot[DEPTH] = UNKNOWN;
         this.settle(prefix, table, slot);
       });
       table.compact();
@@ -668,21 +1098,45 @@ export class LocRib {
     return out;
   }
 
-  /** Selects the best of all of an Entry's candidates again and reports a change of best. */
-  private reselect(family: number, prefix: number | string, table: Table, e: Entry): Change | undefined {
-    const before = e.best;
-    if (e.nas === -1) e.nas = commonNeighbourAs(e.routes);
-    const sel = e.routes.length === 0 ? undefined : bestRoute(e.routes, this.opts);
-    e.best = sel?.best;
-    e.reason = sel?.reason;
+  /**
+   * Selects the best of all of an Entry's candidates again and reports a change from `before`. The
+   * best kept (if its cells are still at BI) and `route`, whose cells are at j, are reused as Route
+   * objects; another winner is built from its cells.
+   */
+  private reselect(
+    family: number,
+    prefix: number | string,
+    table: Table,
+    e: Entry,
+    before: Route | undefined,
+    j = -1,
+    route?: Route,
+  ): Change | undefined {
+    if (nasOf(e) === -1) e[NAS] = commonNeighbourAs(e);
+    const sel = e.length === HEAD ? undefined : this.select(e);
+    if (sel === undefined) {
+      setBest(e, undefined, -1, UNKNOWN);
+    } else {
+      const bi = HEAD + sel.index * CELLS;
+      let best = bestOf(e);
+      if (bi !== biOf(e) || best === undefined) {
+        best = bi === j && route !== undefined ? stored(route, setAt(e, j)) : build(family, prefix, e, bi);
+      }
+      setBest(e, best, bi, reasonDepth(sel.reason));
+    }
     this.settle(prefix, table, e);
-    if (sameBest(before, e.best)) return undefined;
-    return change(family, prefix, before, e.best, e.reason);
+    const after = bestOf(e);
+    if (sameBest(before, after)) return undefined;
+    return change(family, prefix, before, after, sel?.reason);
   }
 
   /** An Entry left with one eligible candidate goes back to holding just the Route; an empty one goes. */
   private settle(prefix: number | string, table: Table, e: Entry): void {
-    if (e.routes.length === 0) table.delete(prefix);
-    else if (e.routes.length === 1 && e.best !== undefined) table.set(prefix, e.best);
+    if (e.length === HEAD) {
+      table.delete(prefix);
+      return;
+    }
+    const best = bestOf(e);
+    if (e.length === HEAD + CELLS && best !== undefined) table.set(prefix, best);
   }
 }
