@@ -212,6 +212,7 @@ const optsArb: fc.Arbitrary<DecisionOptions> = fc.boolean().map((alwaysCompareMe
 function ranks(s: Spec): number[] {
   const p = PEERS[s.peer]!;
   return [
+    p.session === 0 ? 0 : 1, // our own route before any learned one
     -(s.localPref ?? DEFAULT_LP),
     PATHS[s.path]!.len,
     s.origin ?? 2,
@@ -225,6 +226,7 @@ function ranks(s: Spec): number[] {
 }
 
 const REASONS: readonly DecisionReason[] = [
+  'local-route',
   'local-pref',
   'as-path-length',
   'origin',
@@ -235,7 +237,7 @@ const REASONS: readonly DecisionReason[] = [
   'peer-address',
   'path-id',
 ];
-const MED_STEP = 3;
+const MED_STEP = 4;
 /** The reason of each step number compareRanked returns (1: resolvability, then REASONS). */
 const STEP_REASONS: readonly DecisionReason[] = ['equal', 'next-hop-unresolvable', ...REASONS];
 

@@ -274,9 +274,22 @@ describe('session type, cluster list, identifiers, addresses', () => {
     );
     const ebgp = route({}, peer({ address: '192.0.2.2', ibgp: false }));
     const ibgp = route({}, peer({ address: '192.0.2.3', ibgp: true, asn: 65000 }));
-    expect(compareRoutes(ebgp, local, OPTS)).toMatchObject({ winner: local, reason: 'ebgp-over-ibgp' });
-    expect(compareRoutes(ibgp, local, OPTS)).toMatchObject({ winner: local, reason: 'ebgp-over-ibgp' });
+    expect(compareRoutes(ebgp, local, OPTS)).toMatchObject({ winner: local, reason: 'local-route' });
+    expect(compareRoutes(ibgp, local, OPTS)).toMatchObject({ winner: local, reason: 'local-route' });
     expect(compareRoutes(ibgp, ebgp, OPTS)).toMatchObject({ winner: ebgp, reason: 'ebgp-over-ibgp' });
+  });
+
+  it('our own route beats a learned one before LOCAL_PREF (BIRD static preference, FRR weight)', () => {
+    const local = route({}, peer({ id: LOCAL_PEER_ID, address: '192.0.2.200', routerId: '10.0.0.200' }));
+    const learned = route(
+      { localPref: 300, origin: Origin.IGP, asPath: [] },
+      peer({ address: '192.0.2.3', ibgp: true, asn: 65000 }),
+    );
+    expect(compareRoutes(learned, local, OPTS)).toMatchObject({ winner: local, reason: 'local-route' });
+    expect(bestRoute([learned, local], OPTS)).toMatchObject({ best: local, reason: 'local-route' });
+    // an unresolvable next hop still comes first: our route must be usable to win
+    const unresolvable = { ...OPTS, nextHopResolvable: (r: Route) => r !== local };
+    expect(bestRoute([learned, local], unresolvable)).toMatchObject({ best: learned });
   });
 
   it('a missing CLUSTER_LIST has length 0', () => {
@@ -332,6 +345,7 @@ describe('compareRanked', () => {
   const STEP_NAMES: readonly DecisionReason[] = [
     'equal',
     'next-hop-unresolvable',
+    'local-route',
     'local-pref',
     'as-path-length',
     'origin',
@@ -394,6 +408,7 @@ describe('compareRanked', () => {
     // every step after resolvability took part
     expect([...reasons].sort()).toEqual(
       [
+        'local-route',
         'local-pref',
         'as-path-length',
         'origin',

@@ -3,6 +3,7 @@
 //
 //   step                     prefer                               reason
 //   9.1.2.1 resolvability    a resolvable next hop                'next-hop-unresolvable'
+//   (tern) origin            our own route over a learned one     'local-route'
 //   9.1.2.1 degree of pref.  highest LOCAL_PREF (default 100)     'local-pref'
 //   9.1.2.2 a                shortest AS_PATH (asPathLength)      'as-path-length'
 //   9.1.2.2 b                lowest ORIGIN                        'origin'
@@ -19,6 +20,10 @@
 //                            none of the above                    'equal'
 //
 // CLUSTER_LIST before the identifier is BIRD's order (RFC 4456 9 puts it between f and g).
+// A route tern originates (an IPAM block, a learned kernel route, a configured prefix) beats every
+// learned route for the same prefix before LOCAL_PREF is looked at, as BIRD's static protocol does by
+// its preference (200 over BGP's 100) and FRR by the weight 32768 of local routes: a peer announcing
+// this node's own block cannot take its traffic. 9.1.2.2 d still ranks local first among equals.
 //
 // The MED rule makes pairwise comparison non-transitive across neighbour ASes (RFC 4271 9.1.2.2 c
 // removes routes from consideration per neighbour AS; three routes can beat each other in a cycle).
@@ -37,6 +42,7 @@ import { LOCAL_PEER_ID, type PeerInfo, type Route } from './types.js';
 export type DecisionReason =
   | 'only-route'
   | 'next-hop-unresolvable'
+  | 'local-route'
   | 'local-pref'
   | 'as-path-length'
   | 'origin'
@@ -65,19 +71,21 @@ export interface Comparison {
 
 // Steps as numbers: `compareCore` returns -step when `a` wins, +step when `b` wins, 0 when equal.
 const STEP_NEXT_HOP = 1;
-const STEP_LOCAL_PREF = 2;
-const STEP_AS_PATH = 3;
-const STEP_ORIGIN = 4;
-const STEP_MED = 5;
-const STEP_EBGP = 6;
-const STEP_CLUSTER_LIST = 7;
-const STEP_ROUTER_ID = 8;
-const STEP_PEER_ADDRESS = 9;
-const STEP_PATH_ID = 10;
+const STEP_LOCAL = 2;
+const STEP_LOCAL_PREF = 3;
+const STEP_AS_PATH = 4;
+const STEP_ORIGIN = 5;
+const STEP_MED = 6;
+const STEP_EBGP = 7;
+const STEP_CLUSTER_LIST = 8;
+const STEP_ROUTER_ID = 9;
+const STEP_PEER_ADDRESS = 10;
+const STEP_PATH_ID = 11;
 
 const STEP_REASON: readonly DecisionReason[] = [
   'equal',
   'next-hop-unresolvable',
+  'local-route',
   'local-pref',
   'as-path-length',
   'origin',
@@ -165,6 +173,8 @@ function compareEligible(a: Route, b: Route, opts: DecisionOptions): number {
   const x = a.attributes;
   const y = b.attributes;
   // Interned attribute sets: the same object means every attribute step ties.
+  const localA = a.peer.id === LOCAL_PEER_ID;
+  if (localA !== (b.peer.id === LOCAL_PEER_ID)) return localA ? -STEP_LOCAL : STEP_LOCAL;
   if (x !== y) {
     const lpA = x.localPref ?? opts.defaultLocalPref;
     const lpB = y.localPref ?? opts.defaultLocalPref;
@@ -290,6 +300,9 @@ export function compareRanked(
   j: number,
   opts: DecisionOptions,
 ): number {
+  if (p.session !== q.session && (p.session === 0 || q.session === 0)) {
+    return p.session === 0 ? -STEP_LOCAL : STEP_LOCAL;
+  }
   // Interned attribute sets: the same rank means every attribute step ties.
   if (x !== y) {
     const lpA = x.localPref === ABSENT ? opts.defaultLocalPref : x.localPref;
@@ -485,7 +498,7 @@ export function bestRoute(routes: readonly Route[], opts: DecisionOptions): Sele
 // ---- for incremental selection (the Loc-RIB) ----
 //
 // The depth of a reason is how late in the process it comes: 'only-route' 0, then the steps in
-// order ('next-hop-unresolvable' 1 ... 'path-id' 10), 'equal' 11. Where the steps order the
+// order ('next-hop-unresolvable' 1 ... 'path-id' 11), 'equal' 12. Where the steps order the
 // candidates totally (alwaysCompareMed, or one neighbour AS), a best route's reason is the deepest
 // step at which any other eligible candidate loses to it, and that is what the Loc-RIB maintains
 // without looking at every candidate again. The step numbers compareRanked returns are these depths
