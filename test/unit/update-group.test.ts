@@ -102,6 +102,34 @@ describe('UpdateGroup', () => {
     expect(g.advertisedTo(A)).toBe(1);
   });
 
+  it('lists what each member was sent (show routes --export): the decoded views, route for route', () => {
+    const g = group();
+    g.set(IPV4_UNICAST, key('10.1.0.0/26'), undefined, attrs('100.64.0.1'), 'A');
+    g.set(IPV4_UNICAST, key('10.3.0.0/26'), undefined, attrs('100.64.0.2', B.routerId), 'C');
+    g.set(IPV4_UNICAST, key('10.9.0.0/24'), undefined, attrs('100.64.0.9'), undefined);
+    g.set(IPV4_UNICAST, key('10.8.0.0/24'), undefined, attrs('100.64.0.8'), undefined);
+    const chunks = [g.drain()];
+    g.set(IPV4_UNICAST, key('10.8.0.0/24'), undefined, undefined, undefined); // withdrawn since
+    chunks.push(g.drain());
+    g.set(IPV4_UNICAST, key('10.7.0.0/24'), undefined, attrs('100.64.0.7'), undefined); // not drained
+    for (const m of [A, B, C]) {
+      const listed = new Map<string, string>();
+      g.forEachHeldBy(m, (family, prefix, _id, a) => {
+        expect(family).toBe(IPV4_UNICAST);
+        listed.set(formatIpv4Key(prefix as number), a.nextHop ?? '?');
+      });
+      const view = new View();
+      for (const c of chunks) view.take(c, m);
+      expect(listed).toEqual(view.routes);
+      expect(listed.size).toBe(g.advertisedTo(m));
+      expect(listed.has('10.8.0.0/24')).toBe(false);
+      expect(listed.has('10.7.0.0/24')).toBe(false);
+      expect(listed.has('10.9.0.0/24')).toBe(true);
+      expect(listed.has('10.1.0.0/26')).toBe(m !== A);
+      expect(listed.has('10.3.0.0/26')).toBe(m === A);
+    }
+  });
+
   it('withdraws a route from the member that becomes its source, and tells only the holders of a withdrawal', () => {
     const g = group();
     const p = key('10.5.0.0/26');

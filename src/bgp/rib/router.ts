@@ -311,6 +311,20 @@ export class Router {
     return this.groupOf.get(p)?.group;
   }
 
+  /**
+   * The routes tern has sent or queued to an established peer (its group's table with the per-member
+   * rules applied; a member still catching up gets them shortly). False when the peer has no group.
+   */
+  exportedTo(
+    p: RibPeer,
+    fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
+  ): boolean {
+    const gs = this.groupOf.get(p);
+    if (!gs) return false;
+    gs.group.forEachHeldBy(p.info, fn);
+    return true;
+  }
+
   /** The peer leaves its group (the group goes with its last member). */
   private leave(p: RibPeer): void {
     const gs = this.groupOf.get(p);

@@ -272,6 +272,18 @@ export class UpdateGroup {
         if (h.attributes !== undefined) fn(family, h.prefix, h.pathId, h.attributes);
   }
 
+  /**
+   * Every route the group has sent (or queued) to member `m`, the per-member rules applied: what `m`
+   * holds from tern once its queue is written (`tern show routes --export`).
+   */
+  forEachHeldBy(
+    m: MemberIdentity,
+    fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
+  ): void {
+    for (const [family, t] of this.held)
+      for (const h of t.values()) if (UpdateGroup.isFor(h, m)) fn(family, h.prefix, h.pathId, h.attributes!);
+  }
+
   /** How many routes `m` holds from this group once it is in sync. */
   advertisedTo(m: MemberIdentity): number {
     return (
