@@ -76,7 +76,12 @@ function prepare(): void {
 }
 
 async function countOurs(ns: Netns): Promise<number> {
-  const r = await runIp({ netns: ns.name }, ['-4', 'route', 'show', 'proto', String(PROTOCOL)]);
+  const r = await runIp(
+    { netns: ns.name },
+    ['-4', 'route', 'show', 'proto', String(PROTOCOL)],
+    undefined,
+    120_000,
+  );
   if (r.code !== 0) throw new Error(`ip route show: ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
@@ -100,6 +105,11 @@ interface TernRun {
   addKernelMs: number;
   delKernelMs: number;
   rounds: number;
+  /** Keys the writer planned (incremental planning: about two per route). */
+  planned: number;
+  /** Lines answered `File exists` / `No such process` (the copy behind), and the reads asked for. */
+  behind: number;
+  readsAsked: number;
   resyncs: number;
   monitorEvents: number;
   /** The copy was wrong after the kernel was right, and only a later full read put it right. */
@@ -177,6 +187,9 @@ async function tern(ns: Netns): Promise<TernRun> {
       addKernelMs,
       delKernelMs,
       rounds: writer.stats.rounds,
+      planned: writer.stats.planned,
+      behind: writer.stats.behind,
+      readsAsked: writer.stats.readsAsked,
       resyncs: follower.stats.resyncs,
       monitorEvents: follower.stats.events,
       copyHealedByScan: healed,
@@ -229,7 +242,7 @@ async function main(): Promise<void> {
       machine: machine(),
       routes: ROUTES,
       reps: REPS,
-      maxBatch: MAX_BATCH ?? 'default (2,000)',
+      maxBatch: MAX_BATCH ?? 'default (10,000)',
       scanSeconds: SCAN_MS / 1000,
       median: {
         bareAddMs: median(reps.map((r) => r.bareAddMs)),
@@ -294,7 +307,8 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `last run: ${t.rounds} ip rounds, ${t.monitorEvents.toLocaleString('en')} monitor events, ${t.resyncs} full reads, ` +
+      `last run: ${t.rounds} ip rounds, ${t.planned.toLocaleString('en')} keys planned, ${t.behind} lines answered ` +
+        `"copy behind" (${t.readsAsked} reads asked), ${t.monitorEvents.toLocaleString('en')} monitor events, ${t.resyncs} full reads, ` +
         `tern CPU ${m.ternCpuMs.toFixed(0)} ms (median, this process only)`,
     );
   } finally {

@@ -12,41 +12,6 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 export type LogFormat = 'json' | 'pretty';
 export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
-/** What a LogTap listener sees of a record: its level (pino's number), message and fields. */
-export type LogListener = (level: number, msg: string, fields: Readonly<Record<string, unknown>>) => void;
-
-/**
- * Listeners on the records a logger writes (the metrics count NOTIFICATIONs from their log lines).
- * Only records at an enabled level reach them. A listener that throws breaks nothing: its error is
- * swallowed and the record is still written.
- */
-export class LogTap {
-  private readonly listeners = new Set<LogListener>();
-
-  /** Returns the function that removes the listener. */
-  add(fn: LogListener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  get size(): number {
-    return this.listeners.size;
-  }
-
-  emit(level: number, args: readonly unknown[]): void {
-    const [first, second] = args;
-    const fields = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
-    const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
-    for (const fn of this.listeners) {
-      try {
-        fn(level, msg, fields);
-      } catch {
-        // a listener never takes logging (or the caller) down
-      }
-    }
-  }
-}
-
 export interface LoggerOptions {
   /** `json` (default): one JSON object per line; `pretty`: one readable line per record. */
   readonly format?: LogFormat;
@@ -54,7 +19,6 @@ export interface LoggerOptions {
   readonly fd?: number;
   /** Colour the level in `pretty` lines. */
   readonly color?: boolean;
-  readonly tap?: LogTap;
 }
 
 /** The format `tern run` logs in: the one asked for, else `pretty` on a terminal and JSON elsewhere. */
@@ -68,21 +32,10 @@ export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {})
   const color = opts.color === true;
   const dest: DestinationStream =
     opts.format === 'pretty' ? { write: (line: string) => out.write(prettyLine(line, { color })) } : out;
-  const tap = opts.tap;
   return pino(
     {
       level,
       base: { name: 'tern' },
-      ...(tap
-        ? {
-            hooks: {
-              logMethod(args, method, lvl) {
-                if (tap.size > 0) tap.emit(lvl, args);
-                method.apply(this, args);
-              },
-            },
-          }
-        : {}),
     },
     dest,
   );

@@ -194,6 +194,8 @@ const tern: DutAdapter = {
       entry: 'dist',
       logLevel: 'warn',
       ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
+      // TERN_RR_NODE_ARGS="--cpu-prof --cpu-prof-dir /tmp/p": node arguments for tern (profiling)
+      nodeArgs: process.env.TERN_RR_NODE_ARGS?.split(/\s+/).filter((a) => a !== '') ?? [],
     });
     s.adopt({ kill: () => d.kill() });
     const dut: RunningDut = {

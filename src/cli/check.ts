@@ -2,8 +2,8 @@
 // Exit codes: 0 valid (warnings may be printed to err), 1 invalid or unreadable.
 
 import { ConfigError, checkConfigFile, formatIssue } from '../config/load.js';
+import { WELL_KNOWN_COMMUNITIES } from '../config/schema.js';
 import { formatEndpoint, type OriginateRoute, type PeerConfig, type TernConfig } from '../config/types.js';
-import { WELL_KNOWN_COMMUNITIES } from '../config/validate.js';
 
 const COMMUNITY_NAMES = new Map(Object.entries(WELL_KNOWN_COMMUNITIES).map(([name, c]) => [c, name]));
 

@@ -57,7 +57,7 @@ export function fileFeed(path: string, watchSeconds: number): ConfigFeed {
 /**
  * The first load of the config. A datastore feed may wait long (etcd unreachable): meanwhile its control
  * socket answers `tern show status` with the datastore's state (anything else: "starting"), and SIGTERM or
- * SIGINT ends the wait (undefined: exit quietly). Throws what `load` throws, and when the socket is taken.
+ * SIGINT or `tern stop` ends the wait (undefined: exit quietly). Throws what `load` throws, and when the socket is taken.
  */
 export async function firstLoad(feed: ConfigFeed, log: Logger): Promise<TernConfig | undefined> {
   const status = feed.status?.bind(feed);
@@ -65,6 +65,12 @@ export async function firstLoad(feed: ConfigFeed, log: Logger): Promise<TernConf
   const server = new ControlServer(
     feed.controlSocket,
     (req) => {
+      if (req.command === 'stop') {
+        // nothing is up yet: either mode just ends the wait
+        setImmediate(() => stop());
+        const mode = req.args?.withdraw === true ? 'withdraw' : 'graceful';
+        return { version: 1, pid: process.pid, mode, state: 'waiting for the datastore', established: 0 };
+      }
       if (req.command === 'show status') {
         return {
           version: ternVersion(),

@@ -11,6 +11,7 @@ import { contextFromOptions, type DecodeOptions, decodeInputs } from './decode.j
 import { runDemo } from './demo.js';
 import { runDaemon } from './run.js';
 import { controlRequest, DEFAULT_SOCKET, formatShow } from './show.js';
+import { runStop } from './stop.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -141,7 +142,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--watch <seconds>', 'poll the config file for changes every N seconds (0: only on SIGHUP)', '2')
     .option(
       '--graceful',
-      "restart gracefully after SIGUSR2 (RFC 4724): Restart bit, routes sent after the peers' End-of-RIB",
+      "start again after a graceful stop (SIGTERM, tern stop; RFC 4724): Restart bit, routes sent after the peers' End-of-RIB",
     )
     .action(
       async (
@@ -271,6 +272,32 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`tern show: ${e instanceof Error ? e.message : String(e)}\n`);
         code = 1;
       }
+    });
+
+  program
+    .command('stop')
+    .description(
+      'stop the running daemon: a graceful restart (peers keep its routes), or --withdraw for a real shutdown',
+    )
+    .option('-s, --socket <path>', 'control socket of the daemon', DEFAULT_SOCKET)
+    .option('--withdraw', 'Cease / Administrative Shutdown to every peer and remove its kernel routes')
+    .option('--wait <seconds>', 'wait this long for the daemon to be gone (0: do not wait)', '30')
+    .option('--json', "print the daemon's answer as JSON")
+    .action(async (opts: { socket: string; withdraw?: boolean; wait: string; json?: boolean }) => {
+      const wait = Number(opts.wait);
+      if (!(wait >= 0)) {
+        process.stderr.write(`tern stop: --wait: expected a number of seconds >= 0, got "${opts.wait}"\n`);
+        code = 2;
+        return;
+      }
+      code = await runStop({
+        socket: opts.socket,
+        withdraw: opts.withdraw === true,
+        json: opts.json === true,
+        wait,
+        out: (s) => process.stdout.write(`${s}\n`),
+        err: (s) => process.stderr.write(`${s}\n`),
+      });
     });
 
   try {

@@ -1,20 +1,31 @@
 // `tern run -c <config>`: the daemon. SIGHUP or a changed config file reloads (unchanged peers stay
-// up); SIGTERM/SIGINT stop cleanly with Cease 6/2 and a shutdown message to every peer; SIGUSR2 stops
-// for a graceful restart (no NOTIFICATION: peers keep tern's routes), to be followed by
-// `tern run --graceful`, which announces the Restart bit and sends its routes after the peers' End-of-RIB.
+// up). Stopping has two modes (docs/cli.md#stopping-tern):
+// - graceful (SIGTERM, SIGUSR2, `tern stop`): a graceful restart, RFC 4724: the sessions close without a
+//   NOTIFICATION, so peers keep tern's routes as stale for its restart time, and the routes written to
+//   the kernel stay; `tern run --graceful` then announces the Restart bit and sends its routes after
+//   the peers' End-of-RIB.
+// - withdraw (SIGINT, `tern stop --withdraw`): a real shutdown, Cease 6/2 with a shutdown message to
+//   every peer (they drop tern's routes at once) and tern's kernel routes removed.
 
 import { ConfigError } from '../config/load.js';
 import type { TernConfig } from '../config/types.js';
 import { type BirdConfigure, birdServers, type ReloadOutcome } from '../control/bird/index.js';
 import { EventLoopMonitor } from '../control/event-loop.js';
 import { ControlServer } from '../control/server.js';
-import { controlHandler } from '../control/views.js';
-import { chooseLogFormat, createLogger, type LogFormat, type LogLevel, LogTap } from '../log.js';
+import { controlHandler, gracefulRestartTime, type StopMode } from '../control/views.js';
+import { chooseLogFormat, createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { daemonMetrics } from '../metrics/index.js';
 import { Speaker } from '../speaker/speaker.js';
 import { ternVersion } from '../version.js';
 import { type CalicoOptions, calicoFeed } from './calico.js';
 import { fileFeed, firstLoad } from './feed.js';
+
+/** The mode of each stopping signal. */
+export const SIGNAL_STOP_MODE: Readonly<Record<string, StopMode>> = {
+  SIGTERM: 'graceful',
+  SIGUSR2: 'graceful',
+  SIGINT: 'withdraw',
+};
 
 export interface RunOptions {
   /** The native config file; or, instead, `calico`: Calico resources (cli/calico.ts). */
@@ -29,7 +40,7 @@ export interface RunOptions {
   readonly graceful?: boolean;
 }
 
-/** Runs until SIGTERM/SIGINT; resolves with the exit code. */
+/** Runs until SIGTERM/SIGINT/SIGUSR2 or `tern stop`; resolves with the exit code. */
 export async function runDaemon(opts: RunOptions): Promise<number> {
   const feed = opts.calico
     ? calicoFeed(opts.calico, (w) => process.stderr.write(`tern run: ${w}\n`))
@@ -38,14 +49,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // the first read of the kernel table is in) is kept and acted on once started, not left to kill the
   // process. One listener per signal for the whole run: removing the last one drops a signal that
   // arrived but was not yet dispatched (a SIGTERM just after start was lost that way).
-  let early: string | undefined;
-  let onSignal = (signal: string): void => {
-    early ??= signal;
+  let early: { readonly mode: StopMode; readonly why: string } | undefined;
+  let onStop = (mode: StopMode, why: string): void => {
+    early ??= { mode, why };
   };
+  const onSignal = (signal: string): void => onStop(SIGNAL_STOP_MODE[signal] ?? 'graceful', signal);
   const earlyTerm = (): void => onSignal('SIGTERM');
   const earlyInt = (): void => onSignal('SIGINT');
+  const earlyUsr2 = (): void => onSignal('SIGUSR2');
   process.on('SIGTERM', earlyTerm);
   process.on('SIGINT', earlyInt);
+  process.on('SIGUSR2', earlyUsr2);
+  const offSignals = (): void => {
+    process.off('SIGTERM', earlyTerm);
+    process.off('SIGINT', earlyInt);
+    process.off('SIGUSR2', earlyUsr2);
+  };
   let config: TernConfig;
   try {
     // a datastore feed may wait for etcd here, answering `tern show status` meanwhile
@@ -55,37 +74,34 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const first = await firstLoad(feed, startLog);
     if (first === undefined) {
       await feed.close?.();
-      process.off('SIGTERM', earlyTerm);
-      process.off('SIGINT', earlyInt);
-      return 0; // SIGTERM while waiting
+      offSignals();
+      return 0; // SIGTERM or `tern stop` while waiting
     }
     config = first;
   } catch (e) {
     process.stderr.write(`tern run: ${e instanceof Error ? e.message : String(e)}\n`);
     await feed.close?.();
-    process.off('SIGTERM', earlyTerm);
-    process.off('SIGINT', earlyInt);
+    offSignals();
     return 1;
   }
   const tty = process.stderr.isTTY === true;
-  const tap = config.metrics ? new LogTap() : undefined; // NOTIFICATIONs by code, for the metrics
   const log = createLogger(opts.logLevel ?? config.log.level, {
     format: chooseLogFormat(opts.logFormat, tty),
     color: tty && process.env.NO_COLOR === undefined,
-    ...(tap ? { tap } : {}),
   });
   const eventLoop = new EventLoopMonitor();
   const speaker = new Speaker(config, log, { restarting: opts.graceful === true });
   const metrics = daemonMetrics(config.metrics, speaker, log, {
     version: ternVersion(),
     eventLoop: () => eventLoop.delay(),
-    ...(tap ? { tap } : {}),
   });
   const control = new ControlServer(
     config.control.socket,
     controlHandler(speaker, ternVersion(), {
       pid: process.pid,
       eventLoop: () => eventLoop.delay(),
+      // `tern stop [--withdraw]`: answered first, then the daemon stops as on the matching signal
+      stop: (mode) => setImmediate(() => onStop(mode, 'tern stop')),
       ...(feed.status ? { datastore: feed.status.bind(feed) } : {}),
     }),
     log,
@@ -159,8 +175,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await speaker.stop('tern failed to start');
     await feed.close?.();
     eventLoop.stop();
-    process.off('SIGTERM', earlyTerm);
-    process.off('SIGINT', earlyInt);
+    offSignals();
     return 1;
   }
 
@@ -169,40 +184,30 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    const stop = (mode: StopMode, why: string): void => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'stopping');
+      const graceful = mode === 'graceful';
+      log.info(
+        graceful ? { why, mode, restartTime: gracefulRestartTime(speaker.config.peers) } : { why, mode },
+        graceful ? 'stopping for a graceful restart' : 'stopping',
+      );
       unwatch();
       void reloading
-        .then(() => speaker.stop())
+        .then(() =>
+          graceful ? speaker.stopGraceful() : speaker.stop('tern is shutting down', { withdrawRoutes: true }),
+        )
         .then(() => control.stop())
         .then(stopBirds)
         .then(() => metrics.stop())
         .then(() => feed.close?.())
         .then(() => {
           eventLoop.stop();
+          offSignals();
           resolve(0);
         });
     };
-    onSignal = stop;
-    if (early !== undefined) stop(early);
-    // a graceful restart: close the sessions without NOTIFICATION; start again with --graceful
-    process.on('SIGUSR2', () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal: 'SIGUSR2' }, 'stopping for a graceful restart');
-      unwatch();
-      void reloading
-        .then(() => speaker.stopGraceful())
-        .then(() => control.stop())
-        .then(stopBirds)
-        .then(() => metrics.stop())
-        .then(() => feed.close?.())
-        .then(() => {
-          eventLoop.stop();
-          resolve(0);
-        });
-    });
+    onStop = stop;
+    if (early !== undefined) stop(early.mode, early.why);
   });
 }

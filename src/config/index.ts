@@ -1,4 +1,4 @@
-// The native config: types, loader and validation. Field by field: docs/config.md.
+// The native config: its schema, types, loader and validation. Field by field: docs/config.md.
 
 export {
   type CheckedConfig,
@@ -9,6 +9,7 @@ export {
   loadConfig,
   parseConfig,
 } from './load.js';
+export { type ConfigDocument, checkDocument, configSchema } from './schema.js';
 export {
   ADD_PATH_MODES,
   type AddPathMode,

@@ -1,6 +1,10 @@
 // The resolved configuration the daemon runs on: defaults applied, every per-peer setting filled in (so the
 // speaker never looks at the globals), addresses and prefixes canonical, everything frozen.
-// The file format it comes from is described field by field in docs/config.md; load.ts builds it.
+// The file format it comes from is declared in schema.ts (`ConfigDocument`, inferred from the schema, which
+// takes its enumerations from here and gives PoolConfig and the families lists in these types) and
+// described field by field in docs/config.md; validate.ts builds a TernConfig from it.
+
+export type { ConfigDocument } from './schema.js';
 
 export type FamilyName = 'ipv4-unicast' | 'ipv6-unicast';
 export type AddPathMode = 'off' | 'receive' | 'send' | 'both';

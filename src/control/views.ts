@@ -5,6 +5,7 @@ import { attributesToJson } from '../bgp/json/update.js';
 import { familyName } from '../bgp/messages/iana.js';
 import { formatIpv4Key, formatIpv6Key } from '../bgp/messages/prefix.js';
 import { LOCAL_PEER_ID } from '../bgp/rib/types.js';
+import type { PeerConfig } from '../config/types.js';
 import type { Peer } from '../speaker/peer.js';
 import type { Speaker } from '../speaker/speaker.js';
 import type { EventLoopDelay } from './event-loop.js';
@@ -137,6 +138,9 @@ function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Rec
   return out;
 }
 
+/** How the daemon stops: a graceful restart (peers keep its routes), or a real shutdown. */
+export type StopMode = 'graceful' | 'withdraw';
+
 /** What `show status` reports about the process itself (run.ts supplies it). */
 export interface ProcessInfo {
   readonly pid?: number;
@@ -144,6 +148,38 @@ export interface ProcessInfo {
   readonly eventLoop?: () => EventLoopDelay;
   /** A datastore the config comes from (Calico's etcd): its connection; absent: no `datastore` field. */
   readonly datastore?: () => unknown;
+  /** `stop`: starts the daemon's stop once the answer is on its way; absent: `stop` is refused. */
+  readonly stop?: (mode: StopMode) => void;
+}
+
+/** How long peers keep tern's routes after a graceful stop: the longest restart time it announces. */
+export function gracefulRestartTime(peers: readonly PeerConfig[]): number {
+  let t = 0;
+  for (const p of peers) if (p.gracefulRestart.enabled) t = Math.max(t, p.gracefulRestart.restartTime);
+  return t;
+}
+
+/** The answer to `stop`: what the daemon is about to do. */
+function stopView(speaker: Speaker, mode: StopMode, info: ProcessInfo): Record<string, unknown> {
+  const peers = [...speaker.peers.values()];
+  const established = peers.filter((p) => p.state === 'Established');
+  const keeping = established.filter(
+    (p) => p.config.gracefulRestart.enabled && p.negotiated?.peerGracefulRestart !== undefined,
+  );
+  return {
+    version: 1,
+    pid: info.pid ?? process.pid,
+    mode,
+    established: established.length,
+    ...(mode === 'graceful'
+      ? {
+          // peers that negotiated graceful restart keep tern's routes as stale for the restart time
+          restartTime: gracefulRestartTime(speaker.config.peers),
+          peersKeepingRoutes: keeping.map((p) => p.name),
+          peersDroppingRoutes: established.filter((p) => !keeping.includes(p)).map((p) => p.name),
+        }
+      : { kernelRoutesRemoved: speaker.fib !== undefined }),
+  };
 }
 
 function statusView(speaker: Speaker, version: string, info: ProcessInfo): Record<string, unknown> {
@@ -182,8 +218,16 @@ export function controlHandler(
         return args.all === true ? ribView(speaker, args) : routesView(speaker, args);
       case 'show status':
         return statusView(speaker, version, info);
+      case 'stop': {
+        const stop = info.stop;
+        if (!stop) throw new Error('this tern cannot be stopped over its control socket');
+        const mode: StopMode = args.withdraw === true ? 'withdraw' : 'graceful';
+        const answer = stopView(speaker, mode, info);
+        stop(mode);
+        return answer;
+      }
       default:
-        throw new Error(`unknown command "${req.command}" (show protocols|neighbors|routes|status)`);
+        throw new Error(`unknown command "${req.command}" (show protocols|neighbors|routes|status, stop)`);
     }
   };
 }

@@ -4,9 +4,12 @@
 //
 // A full read again ("resync": read, diff against the copy, publish the differences) whenever the copy
 // may be wrong:
-//   - the monitor child died (it is started again, with backoff), wrote to stderr (netlink overruns are
-//     reported there: "netlink receive error ... No buffer space available"), or printed something the
-//     parser does not understand, or an IPv6 delete that does not fit the copy;
+//   - the monitor child died (it is started again, with backoff), or printed something the parser does not understand, or an IPv6 delete that does not fit the copy;
+//   - the monitor wrote to stderr (netlink overruns are reported there: "netlink receive error ... No
+//     buffer space available"): once it has been quiet for `overrunQuietMs` (at most `overrunMaxWaitMs`
+//     later). The kernel reports ENOBUFS once per congestion (until the socket's queue empties), so
+//     messages dropped after the report, while the burst goes on, are lost without a word: a read at
+//     once could come before them, and would slow the draining of the monitor further;
 //   - a link went down or away, or an IPv4 address was removed, on a device that IPv4 routes use: the
 //     kernel then flushes those IPv4 routes without telling anyone (no RTM_DELROUTE);
 //   - once more `confirmDelayMs` after each start of the monitor, for changes made while the child was
@@ -31,6 +34,10 @@ export interface FollowerOptions extends IpOptions {
   readonly confirmDelayMs?: number;
   /** Delay before the full read that a link-down or a suspicious message asks for. Default 10 ms. */
   readonly resyncDelayMs?: number;
+  /** After an overrun, a full read once the monitor has printed nothing for this long. Default 200 ms. */
+  readonly overrunQuietMs?: number;
+  /** ...or this long after the overrun if the monitor is never quiet that long. Default 5,000 ms. */
+  readonly overrunMaxWaitMs?: number;
   readonly log?: Logger;
 }
 
@@ -78,6 +85,13 @@ export class KernelRouteFollower {
   private confirmTimer: NodeJS.Timeout | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private readonly overrunQuietMs: number;
+  /** Set by an overrun (anything on the monitor's stderr): a read is due once the monitor is quiet. */
+  private quietTimer: NodeJS.Timeout | undefined;
+  private overrunAt = 0;
+  private overrunReason = '';
+  private readonly overrunMaxWaitMs: number;
+  private lastDataAt = 0;
 
   constructor(private readonly opts: FollowerOptions = {}) {
     this.table = new RouteTable(opts.table ?? MAIN_TABLE);
@@ -85,6 +99,8 @@ export class KernelRouteFollower {
     this.scanIntervalMs = opts.scanIntervalMs ?? 30_000;
     this.confirmDelayMs = opts.confirmDelayMs ?? 1000;
     this.resyncDelayMs = opts.resyncDelayMs ?? 10;
+    this.overrunQuietMs = opts.overrunQuietMs ?? 200;
+    this.overrunMaxWaitMs = opts.overrunMaxWaitMs ?? 5000;
   }
 
   /** True once the first full read is in the copy. */
@@ -134,9 +150,11 @@ export class KernelRouteFollower {
       for (const w of this.readyWaiters.splice(0)) w();
       return;
     }
-    for (const t of [this.resyncTimer, this.confirmTimer, this.restartTimer]) if (t) clearTimeout(t);
+    for (const t of [this.resyncTimer, this.confirmTimer, this.restartTimer, this.quietTimer]) {
+      if (t) clearTimeout(t);
+    }
     if (this.scanTimer) clearInterval(this.scanTimer);
-    this.resyncTimer = this.confirmTimer = this.restartTimer = this.scanTimer = undefined;
+    this.resyncTimer = this.confirmTimer = this.restartTimer = this.scanTimer = this.quietTimer = undefined;
     this.resyncDue = Number.POSITIVE_INFINITY;
     for (const w of this.readyWaiters.splice(0)) w();
     const child = this.monitor;
@@ -238,8 +256,11 @@ export class KernelRouteFollower {
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       if (this.monitor !== child) return;
-      this.log.warn({ stderr: chunk.trim() }, 'ip monitor reported a problem; reading the table again');
-      this.requestResync(`ip monitor: ${chunk.trim()}`);
+      this.log.warn(
+        { stderr: chunk.trim() },
+        'ip monitor reported a problem; reading the table again once it is quiet',
+      );
+      this.afterOverrun(`ip monitor: ${chunk.trim()}`);
     });
     child.on('error', (err) => this.monitorGone(child, err.message));
     child.on('close', (code, signal) => this.monitorGone(child, `exit ${signal ?? code}`));
@@ -272,7 +293,36 @@ export class KernelRouteFollower {
     this.confirmTimer.unref();
   }
 
+  /**
+   * An overrun (anything on the monitor's stderr): messages may go on being dropped, unreported, while
+   * the burst lasts, so a read during it would be wrong again at once, and its cost (parsing the whole
+   * table on the thread that should be draining the monitor) makes the overrun worse. The table is read
+   * once the monitor has been quiet for `overrunQuietMs`, or `overrunMaxWaitMs` after the first
+   * unanswered overrun if it never is; every overrun after that read asks for another.
+   */
+  private afterOverrun(reason: string): void {
+    this.overrunReason = reason;
+    this.overrunAt = Date.now();
+    if (this.quietTimer !== undefined || this.stopped) return;
+    const first = this.overrunAt;
+    const check = (): void => {
+      this.quietTimer = undefined;
+      if (this.stopped) return;
+      const now = Date.now();
+      const quietFor = now - Math.max(this.lastDataAt, this.overrunAt);
+      if (quietFor < this.overrunQuietMs && now - first < this.overrunMaxWaitMs) {
+        this.quietTimer = setTimeout(check, this.overrunQuietMs - quietFor);
+        this.quietTimer.unref();
+        return;
+      }
+      this.requestResync(`${this.overrunReason} (read once the monitor was quiet)`, 0);
+    };
+    this.quietTimer = setTimeout(check, this.overrunQuietMs);
+    this.quietTimer.unref();
+  }
+
   private onMonitorData(chunk: string): void {
+    this.lastDataAt = Date.now();
     const events = this.parser.push(chunk);
     if (!this.parser.midLine) events.push(...this.parser.flush());
     if (events.length === 0) return;

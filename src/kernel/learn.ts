@@ -14,6 +14,7 @@
 import {
   ipv4Key,
   ipv6KeyFromBytes,
+  parseIpv4,
   parseIpv4Prefix,
   parseIpv6,
   parseIpv6Prefix,
@@ -135,17 +136,22 @@ export class RouteClassifier {
   }
 }
 
-function compareLearned(a: LearnedPrefix, b: LearnedPrefix): number {
-  if (a.family !== b.family) return a.family === 'ipv4-unicast' ? -1 : 1;
-  const ka = a.family === 'ipv4-unicast' ? parseIpv4Prefix(a.prefix)! : 0;
-  const kb = b.family === 'ipv4-unicast' ? parseIpv4Prefix(b.prefix)! : 0;
-  if (ka !== kb) return ka - kb;
-  if (a.family === 'ipv6-unicast') {
-    const sa = parseIpv6Prefix(a.prefix)!;
-    const sb = parseIpv6Prefix(b.prefix)!;
-    if (sa !== sb) return sa < sb ? -1 : 1;
-  }
-  return 0;
+/** Sorts as `aggregate` does (IPv4 first, then by address and length), each prefix parsed once. */
+function sortLearned(list: LearnedPrefix[]): LearnedPrefix[] {
+  if (list.length < 2) return list;
+  const keyed = list.map((p) => ({
+    p,
+    v4: p.family === 'ipv4-unicast',
+    k4: p.family === 'ipv4-unicast' ? (parseIpv4Prefix(p.prefix) ?? 0) : 0,
+    k6: p.family === 'ipv6-unicast' ? (parseIpv6Prefix(p.prefix) ?? '') : '',
+  }));
+  keyed.sort((a, b) => {
+    if (a.v4 !== b.v4) return a.v4 ? -1 : 1;
+    if (a.k4 !== b.k4) return a.k4 - b.k4;
+    if (a.k6 !== b.k6) return a.k6 < b.k6 ? -1 : 1;
+    return 0;
+  });
+  return keyed.map((x) => x.p);
 }
 
 /**
@@ -173,7 +179,7 @@ export function aggregate(
     if (out.has(h.prefix) || blocks.lookup(h.prefix.slice(0, h.prefix.indexOf('/'))) !== undefined) continue;
     out.set(h.prefix, { prefix: h.prefix, family: h.family, kind: 'host' });
   }
-  return [...out.values()].sort(compareLearned);
+  return sortLearned([...out.values()]);
 }
 
 /** Classifies and aggregates a whole table at once. */
@@ -195,55 +201,270 @@ export function diffLearned(before: readonly LearnedPrefix[], after: readonly Le
   return { added: after.filter((p) => !was.has(id(p))), removed: before.filter((p) => !now.has(id(p))) };
 }
 
+interface HostEntry {
+  readonly prefix: string;
+  readonly family: FamilyName;
+  /** The address (IPv4), or its 16 bytes (IPv6). */
+  readonly v4: number;
+  readonly bytes: Uint8Array | undefined;
+  /** Candidate kernel routes with this prefix (they differ in metric). */
+  count: number;
+}
+
+interface Candidate {
+  readonly prefix: string;
+  readonly family: FamilyName;
+  readonly kind: LearnedKind;
+}
+
+/** Host bits up to which the addresses of a block are enumerated rather than every host scanned. */
+const ENUMERATE_BITS = 16;
+
 /**
- * The learned set kept up to date from a table's changes: candidates by kernel key, so a change costs
- * its own classification plus one aggregation over the candidates (a node's blocks and pods), never a
- * pass over the whole table.
+ * The learned set kept up to date from a table's changes, one change at a time: a pod's route costs
+ * its classification, one longest-prefix match in the block index and a map update (O(1)); a block
+ * that comes or goes costs the host routes inside it (its addresses enumerated, or the hosts scanned
+ * when there are fewer of them). Each `update` returns the difference it made, so that its consumer
+ * can apply it in O(changes) as well; `set` sorts the whole set only when asked.
  */
 export class Learner {
   private classifier: RouteClassifier;
-  private readonly candidates = new Map<string, { route: KernelRoute; kind: LearnedKind }>();
-  private current: LearnedPrefix[] = [];
+  private staticBlocks = new Set<string>();
+  /** Candidates by kernel key. */
+  private readonly candidates = new Map<string, Candidate>();
+  /** Host candidates by address (IPv4) and by IPv6 key (ipv6KeyFromBytes, /128). */
+  private readonly hostsV4 = new Map<number, HostEntry>();
+  private readonly hostsV6 = new Map<string, HostEntry>();
+  /** Learned block candidates per prefix. */
+  private readonly blocks = new Map<string, number>();
+  /** Learned and static blocks: what covers a host route. */
+  private readonly blockIndex = new PrefixIndex<true>();
+  private readonly advertised = new Map<string, LearnedPrefix>();
+  private sorted: LearnedPrefix[] | undefined = [];
+  /** While an update runs: each prefix touched, with what was advertised there before it. */
+  private before: Map<string, LearnedPrefix | undefined> | undefined;
 
-  constructor(private rules: LearnRules) {
+  constructor(rules: LearnRules) {
     this.classifier = new RouteClassifier(rules);
+    this.setStatic(rules.staticBlocks ?? []);
   }
 
+  /** The learned set, sorted as `aggregate` sorts it (built when asked, then kept until a change). */
   get set(): readonly LearnedPrefix[] {
-    return this.current;
+    this.sorted ??= sortLearned([...this.advertised.values()]);
+    return this.sorted;
+  }
+
+  /** How many prefixes the set holds. */
+  get size(): number {
+    return this.advertised.size;
   }
 
   /** New rules (a reload): classifies `routes` (the whole table) again. Returns the difference. */
   reconfigure(rules: LearnRules, routes: Iterable<KernelRoute>): LearnedDiff {
-    this.rules = rules;
+    const old = new Map(this.advertised);
     this.classifier = new RouteClassifier(rules);
     this.candidates.clear();
+    this.hostsV4.clear();
+    this.hostsV6.clear();
+    this.blocks.clear();
+    this.blockIndex.clear();
+    this.advertised.clear();
+    this.sorted = undefined;
+    this.setStatic(rules.staticBlocks ?? []);
     for (const r of routes) this.consider(routeKey(r), r);
-    return this.recompute();
+    const added: LearnedPrefix[] = [];
+    const removed: LearnedPrefix[] = [];
+    for (const [prefix, was] of old) {
+      if (this.advertised.get(prefix)?.kind !== was.kind) removed.push(was);
+    }
+    for (const [prefix, now] of this.advertised) if (old.get(prefix)?.kind !== now.kind) added.push(now);
+    return { added: sortLearned(added), removed: sortLearned(removed) };
   }
 
   /** Applies one batch of table changes; returns the difference (empty lists: nothing changed). */
   update(changes: readonly RouteChange[]): LearnedDiff {
-    let touched = false;
-    for (const c of changes) {
-      const had = this.candidates.delete(c.key);
-      const has = c.after !== undefined && this.consider(c.key, c.after);
-      touched ||= had || has;
+    const before = new Map<string, LearnedPrefix | undefined>();
+    this.before = before;
+    try {
+      for (const c of changes) this.consider(c.key, c.after);
+    } finally {
+      this.before = undefined;
     }
-    return touched ? this.recompute() : { added: [], removed: [] };
+    if (before.size === 0) return { added: [], removed: [] };
+    const added: LearnedPrefix[] = [];
+    const removed: LearnedPrefix[] = [];
+    for (const [prefix, was] of before) {
+      const now = this.advertised.get(prefix);
+      if (was?.kind === now?.kind) continue;
+      if (was !== undefined) removed.push(was);
+      if (now !== undefined) added.push(now);
+    }
+    return { added: sortLearned(added), removed: sortLearned(removed) };
   }
 
-  private consider(key: string, route: KernelRoute): boolean {
-    const kind = this.classifier.classify(route);
-    if (kind === undefined) return false;
-    this.candidates.set(key, { route, kind });
-    return true;
+  private setStatic(blocks: readonly string[]): void {
+    this.staticBlocks = new Set();
+    for (const b of blocks) {
+      try {
+        this.blockIndex.set(b, true);
+        this.staticBlocks.add(b);
+      } catch {
+        // not a prefix: the config loader refuses these; nothing to cover with it
+      }
+    }
   }
 
-  private recompute(): LearnedDiff {
-    const next = aggregate(this.candidates.values(), this.rules.staticBlocks);
-    const diff = diffLearned(this.current, next);
-    if (diff.added.length > 0 || diff.removed.length > 0) this.current = next;
-    return diff;
+  /** The kernel route at `key` is now `route` (undefined: gone). */
+  private consider(key: string, route: KernelRoute | undefined): void {
+    const old = this.candidates.get(key);
+    const kind = route === undefined ? undefined : this.classifier.classify(route);
+    if (old !== undefined && old.kind === kind) return; // the key holds the prefix: nothing moves
+    if (old !== undefined) {
+      this.candidates.delete(key);
+      if (old.kind === 'block') this.removeBlock(old.prefix);
+      else this.removeHost(old);
+    }
+    if (kind === undefined || route === undefined) return;
+    const c: Candidate = { prefix: route.prefix, family: route.family, kind };
+    this.candidates.set(key, c);
+    if (kind === 'block') this.addBlock(c);
+    else this.addHost(c);
+  }
+
+  private note(prefix: string): void {
+    this.sorted = undefined;
+    if (this.before !== undefined && !this.before.has(prefix)) {
+      this.before.set(prefix, this.advertised.get(prefix));
+    }
+  }
+
+  private advertise(p: LearnedPrefix): void {
+    this.note(p.prefix);
+    this.advertised.set(p.prefix, p);
+  }
+
+  private unadvertise(prefix: string): void {
+    this.note(prefix);
+    this.advertised.delete(prefix);
+  }
+
+  private covered(h: HostEntry): boolean {
+    return (
+      (h.bytes === undefined ? this.blockIndex.lookupIpv4(h.v4) : this.blockIndex.lookupIpv6(h.bytes)) !==
+      undefined
+    );
+  }
+
+  private addBlock(c: Candidate): void {
+    const n = this.blocks.get(c.prefix) ?? 0;
+    this.blocks.set(c.prefix, n + 1);
+    if (n > 0) return;
+    if (!this.staticBlocks.has(c.prefix)) this.blockIndex.set(c.prefix, true);
+    this.advertise({ prefix: c.prefix, family: c.family, kind: 'block' });
+    for (const h of this.hostsIn(c.prefix)) {
+      if (this.advertised.get(h.prefix)?.kind === 'host') this.unadvertise(h.prefix);
+    }
+  }
+
+  private removeBlock(prefix: string): void {
+    const n = this.blocks.get(prefix) ?? 0;
+    if (n > 1) {
+      this.blocks.set(prefix, n - 1);
+      return;
+    }
+    this.blocks.delete(prefix);
+    if (!this.staticBlocks.has(prefix)) this.blockIndex.delete(prefix);
+    this.unadvertise(prefix);
+    for (const h of this.hostsIn(prefix)) {
+      if (!this.covered(h)) this.advertise({ prefix: h.prefix, family: h.family, kind: 'host' });
+    }
+  }
+
+  private addHost(c: Candidate): void {
+    const address = c.prefix.slice(0, c.prefix.indexOf('/'));
+    let h: HostEntry | undefined;
+    if (c.family === 'ipv4-unicast') {
+      const v4 = parseIpv4(address);
+      if (v4 === undefined) return;
+      h = this.hostsV4.get(v4);
+      if (h === undefined) {
+        h = { prefix: c.prefix, family: c.family, v4, bytes: undefined, count: 0 };
+        this.hostsV4.set(v4, h);
+      }
+    } else {
+      const bytes = parseIpv6(address);
+      if (bytes === undefined) return;
+      const k = ipv6KeyFromBytes(bytes, 0, 128);
+      h = this.hostsV6.get(k);
+      if (h === undefined) {
+        h = { prefix: c.prefix, family: c.family, v4: 0, bytes, count: 0 };
+        this.hostsV6.set(k, h);
+      }
+    }
+    if (h.count++ > 0) return;
+    if (!this.covered(h)) this.advertise({ prefix: h.prefix, family: h.family, kind: 'host' });
+  }
+
+  private removeHost(c: Candidate): void {
+    const address = c.prefix.slice(0, c.prefix.indexOf('/'));
+    let h: HostEntry | undefined;
+    let drop: () => void;
+    if (c.family === 'ipv4-unicast') {
+      const v4 = parseIpv4(address);
+      if (v4 === undefined) return;
+      h = this.hostsV4.get(v4);
+      drop = () => this.hostsV4.delete(v4);
+    } else {
+      const bytes = parseIpv6(address);
+      if (bytes === undefined) return;
+      const k = ipv6KeyFromBytes(bytes, 0, 128);
+      h = this.hostsV6.get(k);
+      drop = () => this.hostsV6.delete(k);
+    }
+    if (h === undefined || --h.count > 0) return;
+    drop();
+    if (this.advertised.get(h.prefix)?.kind === 'host') this.unadvertise(h.prefix);
+  }
+
+  /**
+   * The host candidates inside `block`: its addresses looked up one by one when it has fewer than
+   * there are hosts (a /26 block: 64 lookups), else every host tested.
+   */
+  private hostsIn(block: string): HostEntry[] {
+    const out: HostEntry[] = [];
+    if (!block.includes(':')) {
+      const k = parseIpv4Prefix(block);
+      if (k === undefined) return out;
+      const len = k & 63;
+      const net = (k - len) / 64;
+      const bits = 32 - len;
+      if (bits <= ENUMERATE_BITS && 2 ** bits <= this.hostsV4.size) {
+        for (let i = 0; i < 2 ** bits; i++) {
+          const h = this.hostsV4.get(net + i);
+          if (h !== undefined) out.push(h);
+        }
+      } else {
+        for (const h of this.hostsV4.values()) if (ipv4Key(h.v4, len) === k) out.push(h);
+      }
+      return out;
+    }
+    const k = parseIpv6Prefix(block);
+    const bytes = parseIpv6(block.slice(0, block.indexOf('/')));
+    if (k === undefined || bytes === undefined) return out;
+    const len = k.charCodeAt(8);
+    const bits = 128 - len;
+    if (bits <= ENUMERATE_BITS && 2 ** bits <= this.hostsV6.size) {
+      const b = new Uint8Array(bytes);
+      for (let i = 0; i < 2 ** bits; i++) {
+        b[14] = bytes[14]! | (i >> 8);
+        b[15] = bytes[15]! | (i & 255);
+        const h = this.hostsV6.get(ipv6KeyFromBytes(b, 0, 128));
+        if (h !== undefined) out.push(h);
+      }
+    } else {
+      for (const h of this.hostsV6.values()) if (ipv6KeyFromBytes(h.bytes!, 0, len) === k) out.push(h);
+    }
+    return out;
   }
 }

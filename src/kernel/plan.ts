@@ -160,6 +160,35 @@ export function satisfies(existing: KernelRoute, wanted: KernelRoute): boolean {
 }
 
 /**
+ * What to do about one key: `wanted` (undefined: tern wants nothing there) against `existing` (what the
+ * table holds at that key, undefined: nothing). An op, a conflict (another protocol's route is in the
+ * way), or undefined: nothing to do.
+ */
+export function planKey(
+  key: string,
+  wanted: WantedRoute | undefined,
+  existing: KernelRoute | undefined,
+  target: FibTarget,
+): FibOp | FibConflict | undefined {
+  if (existing !== undefined && existing.table !== target.table) existing = undefined;
+  if (wanted === undefined) {
+    return existing?.protocol === target.protocol ? { op: 'delete', key, existing } : undefined;
+  }
+  if (existing === undefined) return { op: 'add', key, wanted };
+  if (existing.protocol !== target.protocol) {
+    return wanted.route.type === 'unicast' || !satisfies(existing, wanted.route)
+      ? { wanted, existing }
+      : undefined;
+  }
+  return satisfies(existing, wanted.route) ? undefined : { op: 'replace', key, wanted };
+}
+
+/** Whether a planKey result is a conflict rather than an op. */
+export function isConflict(r: FibOp | FibConflict): r is FibConflict {
+  return !('op' in r);
+}
+
+/**
  * What to do so that `actual` (the routes of one kernel table) holds `wanted`, touching only routes of
  * `target.protocol` in `target.table`.
  */
@@ -173,18 +202,16 @@ export function planFibChanges(
   const ops: FibOp[] = [];
   const conflicts: FibConflict[] = [];
   const wantedKeys = new Set<string>();
+  const take = (r: FibOp | FibConflict | undefined): void => {
+    if (r === undefined) return;
+    if (isConflict(r)) conflicts.push(r);
+    else ops.push(r);
+  };
   for (const w of wanted) {
     wantedKeys.add(w.key);
-    const existing = have.get(w.key);
-    if (existing === undefined) ops.push({ op: 'add', key: w.key, wanted: w });
-    else if (existing.protocol !== target.protocol) {
-      if (w.route.type === 'unicast' || !satisfies(existing, w.route))
-        conflicts.push({ wanted: w, existing });
-    } else if (!satisfies(existing, w.route)) ops.push({ op: 'replace', key: w.key, wanted: w });
+    take(planKey(w.key, w, have.get(w.key), target));
   }
-  for (const [key, r] of have) {
-    if (r.protocol === target.protocol && !wantedKeys.has(key)) ops.push({ op: 'delete', key, existing: r });
-  }
+  for (const [key, r] of have) if (!wantedKeys.has(key)) take(planKey(key, undefined, r, target));
   return { ops, conflicts };
 }
 

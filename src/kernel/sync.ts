@@ -3,7 +3,7 @@
 // resolvers, and the FIB writer (BGP -> kernel) when writing is on. docs/fib.md describes the design.
 //
 //   const kernel = new KernelSync({ kernel: config.kernel, pools: config.pools, log });
-//   kernel.onOriginate((set, diff) => router.setLearned(set));        // on start and on every change
+//   kernel.onOriginate((diff) => router.updateOriginated(diff.added, diff.removed)); // start, each change
 //   const resolver = kernel.nextHopResolver(() => router.reevaluate());
 //   await kernel.start();
 //   kernel.writer?.apply(routes);                                     // the whole wanted set, any time
@@ -32,7 +32,8 @@ export interface KernelSyncOptions {
   readonly resyncDelayMs?: number;
 }
 
-export type OriginateListener = (set: readonly LearnedPrefix[], diff: LearnedDiff) => void;
+/** What changed in the learned set (`KernelSync.originated` is the whole set, sorted, when needed). */
+export type OriginateListener = (diff: LearnedDiff) => void;
 
 function learnRules(
   opts: Pick<KernelSyncOptions, 'kernel' | 'pools' | 'staticBlocks'>,
@@ -109,8 +110,8 @@ export class KernelSync {
   }
 
   /**
-   * Calls `listener` with the full learned set and what changed: once when the copy is first in (at
-   * once, if that is already so), then on every change. A learned route that leaves the kernel is
+   * Calls `listener` with what changed in the learned set: once when the copy is first in (the whole
+   * set as added; at once, if that is already so), then on every change, costing that change only. A learned route that leaves the kernel is
    * withdrawn in the same turn of the event loop as its `ip monitor` message.
    */
   onOriginate(listener: OriginateListener): () => void {
@@ -148,7 +149,7 @@ export class KernelSync {
 
   private call(l: OriginateListener, diff: LearnedDiff): void {
     try {
-      l(this.originated, diff);
+      l(diff);
     } catch (err) {
       this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'originate listener failed');
     }

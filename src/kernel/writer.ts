@@ -1,17 +1,27 @@
 // The FIB writer (BGP -> kernel): keeps one kernel table holding exactly the routes it is given, through
 // the copy a KernelRouteFollower keeps. The caller hands it the whole wanted set (`apply`), as often as
-// it likes; the writer plans against the copy (plan.ts) and carries the plan out with one
-// `ip -force -batch -` per round: every line runs even when one fails, the exit marks the end of the
-// round, and each failure names its line (`Command failed -:N`), so every error is reported with its
-// route. A round in flight is never overlapped: changes that come meanwhile are planned in the next.
+// it likes; the writer plans the keys that changed against the copy (plan.ts: planKey) and carries the
+// plan out with one `ip -force -batch -` per round of at most `maxBatch` lines: every line runs even
+// when one fails, the exit marks the end of the round, and each failure names its line (`Command failed
+// -:N`), so every error is reported with its route. A round in flight is never overlapped: changes that
+// come meanwhile are planned in the next.
+//
+// Planning is incremental, so a round costs its own lines, not the size of the table: a key is planned
+// when its wanted route changed (compared by identity, then by key), when the follower reported a
+// change at it, or when an answer of `ip` says the copy was behind; the first `apply` plans every wanted
+// key and every route of tern's protocol in the copy.
 //
 // - The first `apply` is the start-up resync: routes of tern's protocol that are not wanted (left by an
 //   earlier run, or by BIRD when tern takes its protocol number) are removed then. Nothing is touched
 //   before it, so that a restarting node keeps forwarding until its RIB is ready.
 // - The kernel changes on its own too (a route deleted by hand, a device gone): every change to a route
-//   of tern's protocol, or at the place of a wanted route, plans again, so the table heals itself.
+//   of tern's protocol, or at the place of a wanted route, plans that key again, so the table heals itself.
 // - What a round wrote is assumed done until the follower reports the kernel's own word on that route
-//   (or for 2 s at most), so that a plan made before the monitor caught up does not write it twice.
+//   (or for 2 s at most), so that a plan made before the monitor
+//   caught up does not write it twice.
+// - `File exists` (an add) and `No such process` (a delete) mean the copy is behind the kernel, not that
+//   the kernel refused: the writer asks the follower for a fresh read and plans those keys again after
+//   it. They are counted in `stats.behind`, never as errors.
 // - A route that failed is not retried on every round: only when its wanted state or its kernel route
 //   changes, or every `retryMs`.
 // Errors never leave as exceptions: each goes to `onError` (and the log) with the route and `ip`'s text.
@@ -25,8 +35,9 @@ import {
   type FibRoute,
   type FibTarget,
   fibCommand,
+  isConflict,
   normalizeFibRoute,
-  planFibChanges,
+  planKey,
   type WantedRoute,
 } from './plan.js';
 import { describeRoute, type KernelRoute, MAIN_TABLE, routeKey, sameRoute } from './route.js';
@@ -54,7 +65,7 @@ export interface FibWriterOptions extends IpOptions {
   readonly onError?: (e: FibError) => void;
   /** Failed routes are tried again after this long (default 30 s). */
   readonly retryMs?: number;
-  /** At most this many `ip` lines per round (default 2,000). */
+  /** At most this many `ip` lines per round (default 10,000: each round costs a process start). */
   readonly maxBatch?: number;
 }
 
@@ -65,6 +76,16 @@ export interface FibWriterStats {
   replaced: number;
   deleted: number;
   errors: number;
+}
+
+/** FibWriterStats and what the writer's own work costs (tests, benchmarks). */
+export interface FibWriterCounters extends FibWriterStats {
+  /** Keys planned (one look at the copy each): about the lines written, never rounds x table size. */
+  planned: number;
+  /** Lines `ip` answered `File exists` / `No such process`: the copy was behind; planned again after a read. */
+  behind: number;
+  /** Full reads of the table the writer asked the follower for. */
+  readsAsked: number;
 }
 
 interface Assumed {
@@ -78,14 +99,44 @@ const CIRCLE_WRITES = 5;
 const CIRCLE_WINDOW_MS = 10_000;
 /** `ip route del` of a route that is already gone. */
 const GONE = /No such process|No such file or directory/;
+/** `ip route add` of a route that is already there. */
+const EXISTS = /File exists/;
+/** Keys planned per round at most when they lead to no line (the event loop is never held long). */
+const MAX_PLANNED = 20_000;
+
+/** Whether `ip`'s answer to `op` says the copy was behind the kernel (not a refusal). */
+export function copyWasBehind(op: FibOp['op'], error: string): boolean {
+  return op === 'add' ? EXISTS.test(error) : GONE.test(error);
+}
 
 export class FibWriter {
-  readonly stats: FibWriterStats = { rounds: 0, added: 0, replaced: 0, deleted: 0, errors: 0 };
+  readonly stats: FibWriterCounters = {
+    rounds: 0,
+    added: 0,
+    replaced: 0,
+    deleted: 0,
+    errors: 0,
+    planned: 0,
+    behind: 0,
+    readsAsked: 0,
+  };
   private readonly target: FibTarget;
   private readonly log: Logger;
   private readonly retryMs: number;
   private readonly maxBatch: number;
   private wanted: Map<string, WantedRoute> | undefined;
+  /** The last `apply`'s routes, so that an unchanged route object is not checked again. */
+  private bySource = new Map<FibRoute, WantedRoute>();
+  /** Keys to plan, in the order they became due. */
+  private readonly dirty = new Set<string>();
+  /** The first round also plans every route of tern's protocol in the copy (stale ones go). */
+  private planOwn = true;
+  /** Keys `ip` said the copy was wrong about: planned again after the read asked for (`reading`). */
+  private recheck = new Set<string>();
+  /** Such keys from lines answered while that read was already under way: they wait for the next. */
+  private recheckNext = new Set<string>();
+  private reading = false;
+  /** In write order (a key written again moves to the end), so expiry looks at the oldest first. */
   private readonly assumed = new Map<string, Assumed>();
   /**
    * Keys whose last attempt failed, with the wanted route it was for (undefined: a delete). Conflicts
@@ -120,7 +171,7 @@ export class FibWriter {
     }
     this.log = opts.log ?? silentLogger();
     this.retryMs = opts.retryMs ?? 30_000;
-    this.maxBatch = opts.maxBatch ?? 2000;
+    this.maxBatch = opts.maxBatch ?? 10_000;
     this.unsubscribe = follower.onChange((changes) => this.onKernelChange(changes));
   }
 
@@ -135,8 +186,10 @@ export class FibWriter {
   apply(routes: readonly FibRoute[]): void {
     if (this.stopped) return;
     const next = new Map<string, WantedRoute>();
+    const bySource = new Map<FibRoute, WantedRoute>();
     for (const r of routes) {
-      const w = normalizeFibRoute(r, this.target);
+      let w: WantedRoute | string | undefined = this.bySource.get(r);
+      w ??= normalizeFibRoute(r, this.target);
       if (typeof w === 'string') {
         this.report({ op: 'invalid', prefix: String(r.prefix), route: r, message: w });
         continue;
@@ -146,20 +199,28 @@ export class FibWriter {
         continue;
       }
       next.set(w.key, w);
+      bySource.set(r, w);
     }
-    for (const [key, { route: wanted }] of this.failed) {
-      const w = next.get(key)?.route;
-      if (wanted === undefined ? w !== undefined : w === undefined || !sameRoute(w, wanted)) {
-        this.failed.delete(key);
-      }
+    const prev = this.wanted;
+    for (const [key, w] of next) {
+      const p = prev?.get(key);
+      if (p === w || (p !== undefined && sameRoute(p.route, w.route))) continue;
+      this.changedWanted(key);
     }
+    if (prev !== undefined) for (const key of prev.keys()) if (!next.has(key)) this.changedWanted(key);
     this.wanted = next;
+    this.bySource = bySource;
     this.schedule();
+  }
+
+  private changedWanted(key: string): void {
+    this.dirty.add(key);
+    this.failed.delete(key);
   }
 
   /** Resolves when no round is under way or due (tests, shutdown). */
   settled(): Promise<void> {
-    if (this.round === undefined && !this.again) return Promise.resolve();
+    if (this.round === undefined && !this.again && !this.reading) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -188,6 +249,7 @@ export class FibWriter {
       // the kernel's own word on this route: stop assuming, and try a failed route again
       this.assumed.delete(c.key);
       this.failed.delete(c.key);
+      this.dirty.add(c.key);
     }
     if (relevant) this.schedule();
   }
@@ -211,47 +273,67 @@ export class FibWriter {
           this.schedule();
         } else {
           this.again = false;
-          for (const w of this.idleWaiters.splice(0)) w();
+          if (!this.reading) for (const w of this.idleWaiters.splice(0)) w();
         }
       });
   }
 
-  /** The copy as this writer believes it is: the follower's, with what recent rounds wrote on top. */
-  private actual(now: number): KernelRoute[] {
-    const out: KernelRoute[] = [];
-    for (const [key, a] of this.assumed) if (now - a.at > ASSUME_MS) this.assumed.delete(key);
-    for (const r of this.follower.table.routes()) {
-      if (r.table !== this.target.table) continue;
-      if (!this.assumed.has(routeKey(r))) out.push(r);
+  /** The route at `key` as this writer believes it is: what a recent round wrote, else the copy's. */
+  private current(key: string, now: number): KernelRoute | undefined {
+    const a = this.assumed.get(key);
+    if (a !== undefined && now - a.at <= ASSUME_MS) return a.route;
+    return this.follower.table.get(key);
+  }
+
+  /**
+   * Writes the kernel has not confirmed within ASSUME_MS: no longer assumed (should the confirmation
+   * have been lost, the follower's read after the overrun reports the key, and it is planned then).
+   */
+  private expireAssumed(now: number): void {
+    for (const [key, a] of this.assumed) {
+      if (now - a.at <= ASSUME_MS) break;
+      this.assumed.delete(key);
     }
-    for (const a of this.assumed.values()) if (a.route !== undefined) out.push(a.route);
-    return out;
   }
 
   private async runRound(): Promise<void> {
-    if (this.stopped || this.wanted === undefined || !this.follower.ready) return;
-    const plan = planFibChanges(this.wanted.values(), this.actual(Date.now()), this.target);
-    for (const c of plan.conflicts) {
-      if (this.failed.has(c.wanted.key)) continue;
-      this.failed.set(c.wanted.key, { route: c.wanted.route, conflict: true });
-      this.report({
-        op: 'conflict',
-        prefix: c.wanted.route.prefix,
-        route: c.wanted.source,
-        message: `a route of protocol ${c.existing.protocol} is in place (${describeRoute(c.existing)}); left alone`,
-      });
+    const wanted = this.wanted;
+    if (this.stopped || wanted === undefined || !this.follower.ready) return;
+    if (this.planOwn) {
+      this.planOwn = false;
+      for (const [key] of wanted) this.dirty.add(key);
+      for (const r of this.follower.table.routes()) {
+        if (r.protocol === this.target.protocol && r.table === this.target.table) this.dirty.add(routeKey(r));
+      }
     }
     const now = Date.now();
+    this.expireAssumed(now);
     const batch: FibOp[] = [];
-    for (const op of plan.ops) {
-      if (this.failed.has(op.key)) continue;
-      if (batch.length === this.maxBatch) {
-        this.again = true; // the rest in the next round
-        break;
+    let planned = 0;
+    for (const key of this.dirty) {
+      if (batch.length === this.maxBatch || planned === MAX_PLANNED) break;
+      this.dirty.delete(key);
+      if (this.failed.has(key)) continue;
+      planned++;
+      const r = planKey(key, wanted.get(key), this.current(key, now), this.target);
+      if (r === undefined) continue;
+      if (isConflict(r)) {
+        this.failed.set(key, { route: r.wanted.route, conflict: true });
+        this.report({
+          op: 'conflict',
+          prefix: r.wanted.route.prefix,
+          route: r.wanted.source,
+          message: `a route of protocol ${r.existing.protocol} is in place (${describeRoute(r.existing)}); left alone`,
+        });
+        continue;
       }
-      if (!this.writingInCircles(op, now)) batch.push(op);
+      if (!this.writingInCircles(r, now)) batch.push(r);
     }
+    this.stats.planned += planned;
+    if (this.dirty.size > 0) this.again = true; // the rest in the next round
     if (batch.length > 0) await this.carryOut(batch);
+    // a round that wrote nothing did no I/O: let the event loop run before the next one
+    else if (this.again) await new Promise<void>((resolve) => setImmediate(resolve));
     this.armRetry();
   }
 
@@ -266,9 +348,17 @@ export class FibWriter {
       for (let i = 1; i <= batch.length; i++) failures.set(i, message);
     }
     const now = Date.now();
+    let behind = 0;
     batch.forEach((op, i) => {
       const error = failures.get(i + 1);
-      if (error !== undefined && !(op.op === 'delete' && GONE.test(error))) {
+      if (error !== undefined && copyWasBehind(op.op, error)) {
+        // the kernel already had (or no longer had) this route: the copy is behind; look again after a read
+        behind++;
+        this.assumed.delete(op.key);
+        (this.reading ? this.recheckNext : this.recheck).add(op.key);
+        return;
+      }
+      if (error !== undefined) {
         this.failed.set(op.key, { route: op.op === 'delete' ? undefined : op.wanted.route, conflict: false });
         this.report({
           op: op.op,
@@ -280,11 +370,17 @@ export class FibWriter {
         return;
       }
       this.failed.delete(op.key);
+      this.assumed.delete(op.key);
       this.assumed.set(op.key, { route: op.op === 'delete' ? undefined : op.wanted.route, at: now });
       if (op.op === 'add') this.stats.added++;
       else if (op.op === 'replace') this.stats.replaced++;
       else this.stats.deleted++;
     });
+    if (behind > 0) {
+      this.stats.behind += behind;
+      this.log.debug({ lines: behind }, 'the kernel copy was behind; reading the table again');
+      this.readAgain();
+    }
     this.log.debug({ lines: lines.length, failed: failures.size }, 'FIB write round');
   }
 
@@ -315,11 +411,32 @@ export class FibWriter {
     return true;
   }
 
+  /** A fresh read of the table; then the keys `ip` said the copy was wrong about are planned again. */
+  private readAgain(): void {
+    if (this.reading || this.stopped || this.recheck.size === 0) return;
+    this.reading = true;
+    this.stats.readsAsked++;
+    const done = (): void => {
+      this.reading = false;
+      if (this.stopped) return;
+      for (const key of this.recheck) this.dirty.add(key);
+      this.recheck = this.recheckNext;
+      this.recheckNext = new Set();
+      this.readAgain();
+      this.schedule();
+    };
+    this.follower.resync('the FIB writer found the copy behind the kernel').then(done, done);
+  }
+
   private armRetry(): void {
     if (this.failed.size === 0 || this.retryTimer !== undefined || this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      for (const [key, f] of this.failed) if (!f.conflict) this.failed.delete(key);
+      for (const [key, f] of this.failed) {
+        if (f.conflict) continue;
+        this.failed.delete(key);
+        this.dirty.add(key);
+      }
       this.writes.clear();
       this.schedule();
     }, this.retryMs);

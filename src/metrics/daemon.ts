@@ -3,7 +3,7 @@
 
 import type { TernConfig } from '../config/types.js';
 import type { EventLoopDelay } from '../control/event-loop.js';
-import type { Logger, LogTap } from '../log.js';
+import type { Logger } from '../log.js';
 import type { Speaker } from '../speaker/speaker.js';
 import { SpeakerMetrics } from './metrics.js';
 import { MetricsServer } from './server.js';
@@ -18,7 +18,7 @@ export function daemonMetrics(
   listen: TernConfig['metrics'],
   speaker: Speaker,
   log: Logger,
-  opts: { readonly version: string; readonly eventLoop?: () => EventLoopDelay; readonly tap?: LogTap },
+  opts: { readonly version: string; readonly eventLoop?: () => EventLoopDelay },
 ): DaemonMetrics {
   if (!listen) return { start: async () => {}, stop: async () => {} };
   const metrics = new SpeakerMetrics(speaker, opts);

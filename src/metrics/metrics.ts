@@ -1,15 +1,14 @@
-// The Prometheus metrics of a running Speaker (prom-client). Nearly everything is read from the Speaker
-// at scrape time, the way `tern show` reads it (src/control/views.ts): nothing is added to the
-// session or routing paths. NOTIFICATIONs by code come from the log records that report them (a
-// LogTap), the one thing the Speaker does not count by kind. docs/metrics.md lists every metric.
+// The Prometheus metrics of a running Speaker (prom-client). Everything is read from the Speaker at
+// scrape time, the way `tern show` reads it (src/control/views.ts): the counters are the ones each Peer
+// keeps (messages by type, NOTIFICATIONs by code and subcode), nothing is added to the session or
+// routing paths. docs/metrics.md lists every metric.
 
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { FsmState } from '../bgp/fsm/types.js';
 import { ERROR_CODE_NAMES, ERROR_SUBCODE_NAMES, familyName } from '../bgp/messages/iana.js';
 import type { EventLoopDelay } from '../control/event-loop.js';
 import type { FibWriterStats } from '../kernel/writer.js';
-import type { LogTap } from '../log.js';
-import type { MessageCounters, Peer } from '../speaker/peer.js';
+import type { MessageCounters, NotificationCounters, Peer } from '../speaker/peer.js';
 import type { Speaker } from '../speaker/speaker.js';
 
 export const SESSION_STATES: readonly FsmState[] = [
@@ -48,8 +47,6 @@ export interface SpeakerMetricsOptions {
   readonly version: string;
   /** The daemon's event-loop monitor (the one `tern show status` reports). */
   readonly eventLoop?: () => EventLoopDelay;
-  /** The daemon logger's tap: NOTIFICATIONs by code and subcode are counted from its records. */
-  readonly tap?: LogTap;
   /** prom-client's process and Node.js metrics (process_*, nodejs_*); default on. */
   readonly processMetrics?: boolean;
 }
@@ -81,10 +78,38 @@ class MessageTotals {
   }
 }
 
-/** The registry of one Speaker's metrics. `close()` stops listening to the log tap. */
+function addCodes(into: Map<number, number>, from: ReadonlyMap<number, number>): void {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
+}
+
+/** NOTIFICATION totals by code and subcode, kept over peers replaced or removed as MessageTotals. */
+class NotificationTotals {
+  private seen = new Set<Peer>();
+  private readonly gone: NotificationCounters = { received: new Map(), sent: new Map() };
+
+  read(peers: Iterable<Peer>): NotificationCounters {
+    const now = new Set(peers);
+    for (const p of this.seen) {
+      if (now.has(p)) continue;
+      addCodes(this.gone.received, p.notifications.received);
+      addCodes(this.gone.sent, p.notifications.sent);
+    }
+    this.seen = now;
+    const out: NotificationCounters = {
+      received: new Map(this.gone.received),
+      sent: new Map(this.gone.sent),
+    };
+    for (const p of now) {
+      addCodes(out.received, p.notifications.received);
+      addCodes(out.sent, p.notifications.sent);
+    }
+    return out;
+  }
+}
+
+/** The registry of one Speaker's metrics. */
 export class SpeakerMetrics {
   readonly registry = new Registry();
-  private readonly untap: () => void;
 
   constructor(
     private readonly speaker: Speaker,
@@ -166,21 +191,25 @@ export class SpeakerMetrics {
       },
     });
 
-    const notifications = new Counter({
+    const notificationTotals = new NotificationTotals();
+    new Counter({
       name: 'tern_bgp_notifications_total',
-      help: 'NOTIFICATIONs received and sent, by error code and subcode name (counted from their log lines)',
+      help: 'NOTIFICATIONs received and sent, by error code and subcode name, over all peers (also those since removed)',
       labelNames: ['direction', 'code', 'subcode'],
       registers: [r],
+      collect() {
+        const t = notificationTotals.read(sp.peers.values());
+        this.reset();
+        // codes without a name share the `unknown` labels: their counts add up
+        for (const [direction, byCode] of [
+          ['received', t.received],
+          ['sent', t.sent],
+        ] as const) {
+          for (const [key, n] of byCode)
+            this.inc({ direction, ...notificationLabels(key >> 8, key & 255) }, n);
+        }
+      },
     });
-    this.untap =
-      opts.tap?.add((_level, msg, fields) => {
-        const direction =
-          msg === 'NOTIFICATION received' ? 'received' : msg === 'NOTIFICATION sent' ? 'sent' : undefined;
-        if (direction === undefined) return;
-        const code = typeof fields.code === 'number' ? fields.code : -1;
-        const subcode = typeof fields.subcode === 'number' ? fields.subcode : -1;
-        notifications.inc({ direction, ...notificationLabels(code, subcode) });
-      }) ?? (() => {});
 
     new Counter({
       name: 'tern_refused_connections_total',
@@ -289,7 +318,6 @@ export class SpeakerMetrics {
   }
 
   close(): void {
-    this.untap();
     this.registry.clear();
   }
 }

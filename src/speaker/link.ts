@@ -11,8 +11,10 @@ import type { FsmAction, FsmConfig, FsmEvent, FsmSession, FsmState, TimerName } 
 import { type CodecContext, DEFAULT_CONTEXT } from '../bgp/messages/context.js';
 import { BgpError } from '../bgp/messages/errors.js';
 import { Framer } from '../bgp/messages/framer.js';
+import { errorCodeName, errorSubcodeName } from '../bgp/messages/iana.js';
 import { type BgpMessage, decodeMessage, encodeMessage } from '../bgp/messages/message.js';
 import type { Logger } from '../log.js';
+import { inputBudget, inputScheduler, type Pumped } from './turn-budget.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An FSM event before the link stamps it with the time and a random number. */
@@ -21,6 +23,16 @@ export type LinkEvent = DistributiveOmit<FsmEvent, 'now' | 'random'>;
 export type { Direction };
 
 let nextLinkId = 1;
+
+/** The name of an error code and subcode: `Cease / Administrative Shutdown`. */
+export function errorName(code: number, subcode: number): string {
+  return `${errorCodeName(code)} / ${errorSubcodeName(code, subcode)}`;
+}
+
+/** The fields of a log line about a BGP error: numbers, names, message. */
+function errorFields(e: BgpError): Record<string, unknown> {
+  return { code: e.code, subcode: e.subcode, codeName: errorName(e.code, e.subcode), error: e.message };
+}
 
 /** What a Link needs from its Peer. */
 export interface LinkOwner {
@@ -34,7 +46,10 @@ export interface LinkOwner {
   onMessage(link: Link, direction: 'in' | 'out', message: BgpMessage): void;
 }
 
-export class Link {
+/** Queued input beyond this stops reading the socket (TCP pushes back on the peer) until handled. */
+const INBOX_PAUSE_BYTES = 256 * 1024;
+
+export class Link implements Pumped {
   /** Stable for the life of the link (the connection decisions name links by it). */
   readonly id = nextLinkId++;
   session: FsmSession;
@@ -51,6 +66,10 @@ export class Link {
   private readonly queue: LinkEvent[] = [];
   private busy = false;
   private closed = false;
+  /** Received chunks not yet handled (the turn's input budget was spent), for `inboxSocket`. */
+  private inbox: Buffer[] = [];
+  private inboxBytes = 0;
+  private inboxSocket: Socket | undefined;
 
   constructor(
     private readonly owner: LinkOwner,
@@ -200,11 +219,7 @@ export class Link {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
     socket.on('error', (err) => this.owner.log.debug({ err: err.message }, 'socket error'));
-    socket.on('close', () => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.dispatch({ type: 'TcpConnectionFails', reason: 'connection closed' });
-    });
+    socket.on('close', () => this.onClose(socket));
   }
 
   private connect(): void {
@@ -234,12 +249,81 @@ export class Link {
 
   private onData(socket: Socket, chunk: Buffer): void {
     if (this.socket !== socket) return;
+    if (this.inbox.length === 0 && inputBudget.available) {
+      inputBudget.spend(() => this.handle(socket, chunk));
+      return;
+    }
+    if (this.inboxSocket !== socket) this.dropInbox();
+    this.inboxSocket = socket;
+    this.inbox.push(chunk);
+    this.inboxBytes += chunk.length;
+    if (this.inboxBytes > INBOX_PAUSE_BYTES) socket.pause();
+    inputScheduler.add(this);
+  }
+
+  /** The connection is gone: handled after what arrived before it (a NOTIFICATION, say). */
+  private onClose(socket: Socket): void {
+    if (this.socket !== socket) return;
+    if (this.inbox.length === 0 && inputBudget.available) {
+      inputBudget.spend(() => this.socketClosed(socket));
+      return;
+    }
+    // a thousand connections closing in one poll phase are handled in slices too
+    if (this.inboxSocket !== socket) this.dropInbox();
+    this.inboxSocket = socket;
+    this.closing = socket;
+    inputScheduler.add(this);
+  }
+
+  private socketClosed(socket: Socket): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    this.dispatch({ type: 'TcpConnectionFails', reason: 'connection closed' });
+  }
+
+  /** The socket whose close waits behind its queued input. */
+  private closing: Socket | undefined;
+
+  /** For the input scheduler: handles queued chunks until `deadline`; true when some are left. */
+  pump(deadline: number): boolean {
+    const socket = this.inboxSocket;
+    if (socket === undefined || this.socket !== socket) {
+      this.dropInbox();
+      return false;
+    }
+    while (this.inbox.length > 0) {
+      const chunk = this.inbox.shift()!;
+      this.inboxBytes -= chunk.length;
+      this.handle(socket, chunk);
+      if (this.socket !== socket) {
+        this.dropInbox();
+        return false;
+      }
+      if (performance.now() >= deadline && this.inbox.length > 0) return true;
+    }
+    this.inboxSocket = undefined;
+    if (this.closing === socket) {
+      this.closing = undefined;
+      this.socketClosed(socket);
+    } else if (socket.isPaused()) socket.resume();
+    return false;
+  }
+
+  private dropInbox(): void {
+    this.inbox = [];
+    this.inboxBytes = 0;
+    this.inboxSocket = undefined;
+    this.closing = undefined;
+    inputScheduler.delete(this);
+  }
+
+  private handle(socket: Socket, chunk: Buffer): void {
     let messages: Uint8Array[];
     try {
       messages = this.framer.push(chunk);
     } catch (e) {
       if (!(e instanceof BgpError)) throw e;
-      this.dispatch({ type: 'MessageError', error: e });
+      this.framingError(e);
       return;
     }
     for (const bytes of messages) {
@@ -247,7 +331,13 @@ export class Link {
       this.receive(bytes);
     }
     const failed = this.framer.error;
-    if (failed && this.socket === socket) this.dispatch({ type: 'MessageError', error: failed });
+    if (failed && this.socket === socket) this.framingError(failed);
+  }
+
+  /** A broken header (marker, length) found while framing: logged by name, then the session ends. */
+  private framingError(e: BgpError): void {
+    this.owner.log.warn(errorFields(e), 'malformed message header (framing)');
+    this.dispatch({ type: 'MessageError', error: e });
   }
 
   private receive(bytes: Uint8Array): void {
@@ -256,7 +346,7 @@ export class Link {
       msg = decodeMessage(bytes, this.recvCtx);
     } catch (e) {
       if (!(e instanceof BgpError)) throw e;
-      this.owner.log.warn({ code: e.code, subcode: e.subcode, error: e.message }, 'malformed message');
+      this.owner.log.warn(errorFields(e), 'malformed message');
       this.dispatch({ type: 'MessageError', error: e });
       return;
     }
@@ -302,6 +392,7 @@ export class Link {
     }
     this.disposeWhenIdle = false;
     this.closed = true;
+    this.dropInbox();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.closeSocket();

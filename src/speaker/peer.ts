@@ -25,16 +25,13 @@ import {
 import type { Negotiated } from '../bgp/fsm/negotiate.js';
 import { answerRouteRefresh, checkMaxPrefixes } from '../bgp/fsm/route-refresh.js';
 import type { FsmAction, FsmConfig, FsmState } from '../bgp/fsm/types.js';
+import { messageToJson } from '../bgp/json/index.js';
 import { type Capability, GracefulRestartFlag } from '../bgp/messages/capabilities/index.js';
 import { type CodecContext, DEFAULT_CONTEXT } from '../bgp/messages/context.js';
-import {
-  CeaseSubcode,
-  ErrorCode,
-  errorCodeName,
-  errorSubcodeName,
-  familyName,
-} from '../bgp/messages/iana.js';
-import { type BgpMessage, encodeMessage } from '../bgp/messages/message.js';
+import { BgpError } from '../bgp/messages/errors.js';
+import { Framer } from '../bgp/messages/framer.js';
+import { CeaseSubcode, ErrorCode, familyName } from '../bgp/messages/iana.js';
+import { type BgpMessage, decodeMessage, encodeMessage } from '../bgp/messages/message.js';
 import { type NotificationMessage, shutdownMessage } from '../bgp/messages/notification.js';
 import { makeOpen, openAs } from '../bgp/messages/open.js';
 import type { RouteRefreshMessage } from '../bgp/messages/route-refresh.js';
@@ -48,7 +45,7 @@ import type { PeerConfig, TernConfig } from '../config/types.js';
 import { peerKey } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { FAMILIES } from './families.js';
-import { Link, type LinkOwner } from './link.js';
+import { errorName, Link, type LinkOwner } from './link.js';
 import { localNextHops } from './next-hop.js';
 import { catchUpBudget, flushScheduler } from './turn-budget.js';
 
@@ -74,6 +71,12 @@ export interface MessageCounters {
 
 function counters(): MessageCounters {
   return { open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 };
+}
+
+/** NOTIFICATIONs by code and subcode, key `code << 8 | subcode` (for the metrics). */
+export interface NotificationCounters {
+  readonly received: Map<number, number>;
+  readonly sent: Map<number, number>;
 }
 
 const STATE_RANK: Readonly<Record<FsmState, number>> = {
@@ -181,6 +184,8 @@ export class Peer implements LinkOwner, RibPeer {
   lastError: string | undefined;
   readonly received = counters();
   readonly sent = counters();
+  /** Every NOTIFICATION received and sent, by code and subcode (key `code << 8 | subcode`). */
+  readonly notifications: NotificationCounters = { received: new Map(), sent: new Map() };
   /** The update group of the established session (its shared Adj-RIB-Out). */
   private group: UpdateGroup | undefined;
   get addPathLimit(): number | undefined {
@@ -367,8 +372,11 @@ export class Peer implements LinkOwner, RibPeer {
       this.since = performance.now();
       this.sinceWall = Date.now();
     }
+    // the reason of a fall back: to Idle (an error, a NOTIFICATION), or to Active (a connect that
+    // failed, a connection lost before the OPENs were exchanged)
+    const fellBack = to === 'Idle' || (to === 'Active' && (from === 'Connect' || from === 'OpenSent'));
     this.log.info(
-      { from, to, direction: link.direction, error: to === 'Idle' ? link.session.lastError : undefined },
+      { from, to, direction: link.direction, error: fellBack ? link.session.lastError : undefined },
       'session state',
     );
     // a failed connect goes to Active, not Idle: its error ("connect: ... ECONNREFUSED") is the news
@@ -450,7 +458,13 @@ export class Peer implements LinkOwner, RibPeer {
     this.enforceMaxPrefixes(link);
     for (const p of update.problems ?? []) {
       this.log.warn(
-        { action: p.action, code: p.error.code, subcode: p.error.subcode, error: p.error.message },
+        {
+          action: p.action,
+          code: p.error.code,
+          subcode: p.error.subcode,
+          codeName: errorName(p.error.code, p.error.subcode),
+          error: p.error.message,
+        },
         'malformed UPDATE (RFC 7606)',
       );
     }
@@ -458,6 +472,7 @@ export class Peer implements LinkOwner, RibPeer {
   }
 
   onMessage(_link: Link, direction: 'in' | 'out', message: BgpMessage): void {
+    if (this.log.isLevelEnabled('debug')) this.logMessage(direction, message);
     const c = direction === 'in' ? this.received : this.sent;
     switch (message.type) {
       case 'open':
@@ -466,10 +481,14 @@ export class Peer implements LinkOwner, RibPeer {
       case 'update':
         c.update++;
         break;
-      case 'notification':
+      case 'notification': {
         c.notification++;
+        const byCode = direction === 'in' ? this.notifications.received : this.notifications.sent;
+        const key = (message.code << 8) | message.subcode;
+        byCode.set(key, (byCode.get(key) ?? 0) + 1);
         this.logNotification(direction, message);
         break;
+      }
       case 'keepalive':
         c.keepalive++;
         break;
@@ -479,13 +498,38 @@ export class Peer implements LinkOwner, RibPeer {
     }
   }
 
+  /** Debug: one line per message received or sent, in its JSON form (as `tern decode` prints it). */
+  private logMessage(direction: 'in' | 'out', message: BgpMessage): void {
+    this.log.debug(
+      { message: messageToJson(message) },
+      direction === 'in' ? 'message received' : 'message sent',
+    );
+  }
+
+  /**
+   * Debug: the UPDATEs of group chunks and catch-ups leave as bytes encoded for the whole group; they
+   * are decoded again here, only for this log line, with the session's context.
+   */
+  private logSentBytes(parts: readonly Uint8Array[], ctx: CodecContext): void {
+    if (!this.log.isLevelEnabled('debug')) return;
+    const framer = new Framer({ extendedMessage: true });
+    try {
+      for (const part of parts) {
+        for (const bytes of framer.push(part)) this.logMessage('out', decodeMessage(bytes, ctx));
+      }
+    } catch (e) {
+      if (!(e instanceof BgpError)) throw e;
+      this.log.debug({ error: e.message }, 'message sent (not decodable for the log)');
+    }
+  }
+
   private logNotification(direction: 'in' | 'out', n: NotificationMessage): void {
     const text = shutdownMessage(n);
     this.log.warn(
       {
         code: n.code,
         subcode: n.subcode,
-        codeName: `${errorCodeName(n.code)} / ${errorSubcodeName(n.code, n.subcode)}`,
+        codeName: errorName(n.code, n.subcode),
         ...(text !== undefined ? { shutdownMessage: text } : {}),
       },
       direction === 'in' ? 'NOTIFICATION received' : 'NOTIFICATION sent',
@@ -762,6 +806,7 @@ export class Peer implements LinkOwner, RibPeer {
           this.queuedChunkBytes -= item.chunk.bytes.length;
           const { parts, messages } = slicesFor(item.chunk, this.info);
           this.sent.update += messages;
+          this.logSentBytes(parts, link.sendCtx);
           if (parts.length > 0) ok = link.writeAll(parts);
           break;
         }
@@ -781,6 +826,7 @@ export class Peer implements LinkOwner, RibPeer {
           this.lastSeq = group.seq;
           this.syncing = this.output.slice(i).some((x) => x.kind === 'sync');
           this.sent.update += messages;
+          this.logSentBytes([bytes], link.sendCtx);
           if (bytes.length > 0) ok = link.write(bytes);
           break;
         }

@@ -10,7 +10,13 @@ import { peerKey, samePeerSettings } from '../config/types.js';
 import { FibSync } from '../fib-sync/fib-sync.js';
 import type { NextHopReachability } from '../fib-sync/next-hop-resolver.js';
 import type { FibPolicy } from '../fib-sync/policy.js';
-import { type FibRoute, type KernelRoute, KernelSync, type LearnedPrefix } from '../kernel/index.js';
+import {
+  type FibRoute,
+  type KernelRoute,
+  KernelSync,
+  type LearnedDiff,
+  type LearnedPrefix,
+} from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { reflectorConfig } from '../reflector/rules.js';
 import { Peer } from './peer.js';
@@ -71,7 +77,7 @@ export class Speaker {
   /** Next-hop reachability from the kernel table (nextHopResolution: kernel). */
   private readonly resolver: NextHopReachability | undefined;
   /** Prefixes learned from the kernel (Calico's blocks and borrowed addresses). */
-  private learned: readonly LearnedPrefix[] = [];
+  private readonly learned = new Map<string, LearnedPrefix>();
   private unsubscribe: (() => void) | undefined;
 
   /** The FIB writer follows the (new) Router; it hears the whole Loc-RIB at once. */
@@ -100,11 +106,32 @@ export class Speaker {
     };
   }
 
+  /**
+   * A change of what the kernel taught us, applied to the Loc-RIB prefix by prefix (a pod's route costs
+   * that prefix, not the set). Prefixes the config originates itself are left to the config.
+   */
+  private applyLearned(diff: LearnedDiff): void {
+    const own = new Set(this.config.originate.map((r) => r.prefix));
+    const readded = new Set(diff.added.map((p) => p.prefix));
+    const withdraw: LearnedPrefix[] = [];
+    for (const p of diff.removed) {
+      if (this.learned.get(p.prefix)?.kind === p.kind) this.learned.delete(p.prefix);
+      // a prefix that changes kind (a host route becomes a block) stays announced as it was
+      if (!own.has(p.prefix) && !readded.has(p.prefix) && !this.learned.has(p.prefix)) withdraw.push(p);
+    }
+    const add: OriginateRoute[] = [];
+    for (const p of diff.added) {
+      this.learned.set(p.prefix, p);
+      if (!own.has(p.prefix)) add.push({ prefix: p.prefix, family: p.family, communities: [] });
+    }
+    if (add.length > 0 || withdraw.length > 0) this.router.updateOriginated(add, withdraw);
+  }
+
   /** What the Loc-RIB originates: the config's routes, then what the kernel taught us. */
   private originated(): OriginateRoute[] {
     const out = [...this.config.originate];
     const own = new Set(out.map((r) => r.prefix));
-    for (const l of this.learned) {
+    for (const l of this.learned.values()) {
       if (!own.has(l.prefix)) out.push({ prefix: l.prefix, family: l.family, communities: [] });
     }
     return out;
@@ -140,10 +167,7 @@ export class Speaker {
     }
     this.resolver?.start();
     if (this.kernel) {
-      this.kernel.onOriginate((set) => {
-        this.learned = set;
-        this.router.setOriginated(this.originated());
-      });
+      this.kernel.onOriginate((diff) => this.applyLearned(diff));
       // the first read of the kernel table, before sessions come up (bounded: `ip` may hang or fail,
       // and the follower keeps trying in the background)
       const first = this.kernel.start();

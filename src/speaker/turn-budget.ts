@@ -74,3 +74,56 @@ export class FlushScheduler {
 
 /** The scheduler every session of the process shares. */
 export const flushScheduler = new FlushScheduler(10);
+
+/** Work that a SliceScheduler runs a piece at a time. */
+export interface Pumped {
+  /** Does some of the work, stopping once `performance.now()` passes `deadline`; true if some is left. */
+  pump(deadline: number): boolean;
+}
+
+/**
+ * Runs queued work in slices of at most `perTurnMs` per turn, round robin: one busy source cannot
+ * starve the others, and timers (KEEPALIVEs, hold timers) run between slices.
+ */
+export class SliceScheduler {
+  private readonly queue = new Set<Pumped>();
+  private booked = false;
+
+  constructor(readonly perTurnMs: number) {}
+
+  /** `w.pump()` runs on a later turn until it says it is done. */
+  add(w: Pumped): void {
+    this.queue.add(w);
+    if (this.booked) return;
+    this.booked = true;
+    setImmediate(() => this.run());
+  }
+
+  /** `w` has nothing left (done elsewhere, or its source is gone). */
+  delete(w: Pumped): void {
+    this.queue.delete(w);
+  }
+
+  private run(): void {
+    this.booked = false;
+    const deadline = performance.now() + this.perTurnMs;
+    for (const w of this.queue) {
+      this.queue.delete(w);
+      // one piece each: if time is left after a pass, the next pass gives each another
+      if (w.pump(deadline)) this.queue.add(w);
+      if (performance.now() >= deadline) break;
+    }
+    if (this.queue.size > 0 && !this.booked) {
+      this.booked = true;
+      setTimeout(() => this.run(), 0);
+    }
+  }
+}
+
+/**
+ * Received bytes: a burst of reads (a thousand sessions each sending an UPDATE in the same poll phase)
+ * is handled as it comes only while this turn's budget lasts; the rest waits in each link's inbox and
+ * is handled in slices.
+ */
+export const inputBudget = new TurnBudget(8);
+export const inputScheduler = new SliceScheduler(8);

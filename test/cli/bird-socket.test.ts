@@ -344,7 +344,7 @@ peers:
   });
 
   it("a peer that went away: start, its last error in BIRD's words, Calico's parser still reads it", async () => {
-    process.kill(b.pid!, 'SIGTERM'); // tern B sends Cease / Administrative Shutdown
+    process.kill(b.pid!, 'SIGINT'); // a real shutdown: tern B sends Cease / Administrative Shutdown
     await new Promise<void>((resolve) => b.once('exit', () => resolve()));
     const peer = await eventually('Mesh_127_0_0_2 down', async () => {
       const p = (await scanBIRDPeers(birdSocket, '4')).find((x) => x.PeerIP === '127.0.0.2');

@@ -1,7 +1,7 @@
 // `tern run --log-format pretty|json` as an operator sees it: two daemons peered on loopback, A logging
 // pretty lines and B JSON (its default when stderr is no terminal); the lines that matter checked in
 // both: session state changes, session established (families by name), the NOTIFICATION of B's stop
-// (code names) and the session down with its reason.
+// (SIGINT: Cease, code names), the session down with its reason, A's graceful stop (SIGTERM).
 
 import { describe, expect, it } from 'vitest';
 import { cliDaemons, protocolsOf, waitLong } from '../helpers/cli-daemons.js';
@@ -16,7 +16,7 @@ describe('tern run --log-format', () => {
       originateB: ['10.244.2.0/26'],
     });
     await waitLong('Established at A', () => protocolsOf(rig.tern, a.socket)[0]?.state === 'Established');
-    expect(await b.stop()).toBe(0);
+    expect(await b.stop('SIGINT')).toBe(0); // a real shutdown: Cease to A
     await waitLong('A logs the session down', () => a.stderr().includes('session down'));
     expect(await a.stop()).toBe(0);
 
@@ -37,8 +37,8 @@ describe('tern run --log-format', () => {
     expect(find(/ WARN {2}\[Mesh_127_0_0_2\] session down /)).toMatch(
       /reason="received NOTIFICATION Cease \/ Administrative Shutdown: \\"tern is shutting down\\"" routesDropped=1/,
     );
-    find(/ INFO {2}stopping signal=SIGTERM$/);
-    find(/ INFO {2}tern stopped$/);
+    find(/ INFO {2}stopping for a graceful restart why=SIGTERM mode=graceful restartTime=120$/);
+    find(/ INFO {2}tern stopped for a graceful restart \(no NOTIFICATION sent\)$/);
 
     // B: JSON lines (stderr is a pipe), every one an object with level, time and msg
     const json = b

@@ -18,8 +18,10 @@ export interface Daemon {
   readonly socket: string;
   /** Everything written to stderr so far. */
   stderr(): string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
+  /** A signal (SIGTERM: a graceful stop; SIGINT: Cease and withdraw), then the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** The exit code once the process is gone (whoever stopped it). */
+  exited(): Promise<number | null>;
 }
 
 export interface PeeredOptions {
@@ -38,6 +40,8 @@ export function cliDaemons(prefix: string): {
   readonly dir: string;
   readonly port: number;
   peered(opts?: PeeredOptions): { a: Daemon; b: Daemon };
+  /** One of the pair alone (A: 127.0.0.1, B: 127.0.0.2), e.g. to start A again while B runs on. */
+  one(which: 'a' | 'b', opts?: PeeredOptions): Daemon;
   tern(args: readonly string[]): { status: number | null; stdout: string; stderr: string };
 } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -84,14 +88,19 @@ peers:
       child,
       socket: join(dir, `${self}.ctl`),
       stderr: () => err,
-      stop: () =>
+      stop: (signal = 'SIGTERM') =>
         new Promise((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) {
             resolve(child.exitCode);
             return;
           }
           child.once('exit', (code) => resolve(code));
-          child.kill('SIGTERM');
+          child.kill(signal);
+        }),
+      exited: () =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+          else child.once('exit', (code) => resolve(code));
         }),
     };
   };
@@ -103,6 +112,11 @@ peers:
       const a = start('127.0.0.1', '127.0.0.2', opts.originateA ?? [], opts.extraA ?? '', opts.argsA ?? []);
       const b = start('127.0.0.2', '127.0.0.1', opts.originateB ?? [], '', opts.argsB ?? []);
       return { a, b };
+    },
+    one(which, opts = {}) {
+      return which === 'a'
+        ? start('127.0.0.1', '127.0.0.2', opts.originateA ?? [], opts.extraA ?? '', opts.argsA ?? [])
+        : start('127.0.0.2', '127.0.0.1', opts.originateB ?? [], '', opts.argsB ?? []);
     },
     tern(args) {
       const r = spawnSync(process.execPath, [...CLI, ...args], {

@@ -106,9 +106,9 @@ export class TernDaemon {
     await p.exited;
   }
 
-  /** SIGTERM and wait for the exit (the daemon sends Cease 6/2 to every peer first). */
+  /** SIGINT (a withdrawing stop: Cease 6/2 to every peer first) and wait for the exit. */
   async stop(): Promise<void> {
-    await this.proc?.stop();
+    await this.proc?.stop(3000, 'SIGINT');
   }
 
   log(): string {

@@ -246,7 +246,7 @@ describeNetns('kernel sync against a real kernel (ip monitor, ip -batch)', () =>
     const kernel = kernelConfig(false);
     const sync = own(new KernelSync({ kernel, pools, netns: ns.name, confirmDelayMs: 50 }));
     const calls: { set: readonly LearnedPrefix[]; diff: LearnedDiff; at: number }[] = [];
-    sync.onOriginate((set, diff) => calls.push({ set, diff, at: Date.now() }));
+    sync.onOriginate((diff) => calls.push({ set: sync.originated, diff, at: Date.now() }));
     await sync.start();
     const prefixes = (s: readonly LearnedPrefix[]) => s.map((p) => p.prefix);
     expect(calls).toHaveLength(1); // the start
@@ -466,7 +466,7 @@ describeNetns('kernel sync against a real kernel (ip monitor, ip -batch)', () =>
     const kernel = kernelConfig(true);
     const sync = own(new KernelSync({ kernel, pools, netns: ns.name, confirmDelayMs: 50 }));
     const sets: string[][] = [];
-    sync.onOriginate((set) => sets.push(set.map((p) => p.prefix)));
+    sync.onOriginate(() => sets.push(sync.originated.map((p) => p.prefix)));
     await sync.start();
     sync.writer?.apply([{ prefix: '10.244.7.0/26', family: 'ipv4-unicast', type: 'blackhole' }]);
     await sync.writer?.settled();

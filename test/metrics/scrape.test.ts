@@ -80,8 +80,9 @@ describe('tern run with metrics: GET /metrics', () => {
     expect(head.status).toBe(200);
     expect(head.body).toBe('');
 
-    // B stops: A receives Cease / Administrative Shutdown, counted by name; the session is down
-    expect(await b.stop()).toBe(0);
+    // B shuts down (SIGINT: not a graceful restart): A receives Cease / Administrative Shutdown,
+    // counted by name; the session is down
+    expect(await b.stop('SIGINT')).toBe(0);
     const after = await waitLong('the Cease counted', async () => {
       const t = await scrape();
       return t &&

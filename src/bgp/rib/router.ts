@@ -600,6 +600,51 @@ export class Router {
   }
 
   /**
+   * Withdraws and adds individual originated routes (kernel learning), in that order, costing only
+   * them; the rest of the originated set stays as it is (setOriginated still replaces it whole).
+   */
+  updateOriginated(
+    add: readonly OriginateRoute[],
+    withdraw: readonly Pick<OriginateRoute, 'prefix' | 'family'>[],
+  ): void {
+    const changes: Change[] = [];
+    const touched: Touched[] = [];
+    for (const r of withdraw) {
+      const v4 = r.family === 'ipv4-unicast';
+      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
+      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
+      if (prefix === undefined) continue;
+      const id = `${family}|${prefix}`;
+      if (!this.originated.delete(id)) continue;
+      const c = this.locRib.withdraw(family, prefix, LOCAL_PEER_ID);
+      if (c) changes.push(c);
+      touched.push({ family, prefix });
+    }
+    for (const r of add) {
+      const v4 = r.family === 'ipv4-unicast';
+      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
+      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
+      if (prefix === undefined) continue;
+      const id = `${family}|${prefix}`;
+      const key = originKey(r);
+      if (this.originated.get(id)?.key === key) continue;
+      this.originated.set(id, { family, prefix, key });
+      const attributes: RouteAttributes = {
+        origin: Origin.IGP,
+        asPath: [],
+        nextHop: v4 ? '0.0.0.0' : '::',
+        ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
+        ...(r.med !== undefined ? { med: r.med } : {}),
+        ...(r.communities.length > 0 ? { communities: r.communities } : {}),
+      };
+      const c = this.locRib.update({ family, prefix, peer: this.local, attributes });
+      if (c) changes.push(c);
+      touched.push({ family, prefix });
+    }
+    this.propagate(changes, touched);
+  }
+
+  /**
    * Tells every update group what changed: best-route changes to ordinary groups, every path of every
    * touched prefix to groups that receive several paths (ADD-PATH, RFC 7911). The groups encode their
    * changes on a later turn (drainGroups), so a burst of UPDATEs coalesces and is encoded once.

@@ -250,11 +250,14 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM (after a SIGCONT, in case it was stopped), then SIGKILL if still alive after `graceMs`. */
-  async stop(graceMs = 3000): Promise<ExitInfo> {
+  /**
+   * `signal` (SIGTERM; after a SIGCONT, in case it was stopped), then SIGKILL if still alive after
+   * `graceMs`.
+   */
+  async stop(graceMs = 3000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
     if (!this.running) return this.exitInfo as ExitInfo;
     this.kill('SIGCONT');
-    this.kill('SIGTERM');
+    this.kill(signal);
     const timer = sleep(graceMs).then(() => 'timeout' as const);
     if ((await Promise.race([this.exited, timer])) === 'timeout') {
       this.kill('SIGKILL');

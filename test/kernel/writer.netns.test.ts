@@ -1,0 +1,167 @@
+// The FIB writer's own work against a real kernel, in a network namespace this file creates (and
+// deletes, also on failure, through the interop harness): planning costs the keys that changed, not
+// the table once per round; `File exists` / `No such process` are taken as the copy being behind (a
+// fresh read, those keys planned again), never as refusals.
+//
+// Needs root and `ip netns`; otherwise prints `SKIPPED kernel-writer (...)`, or fails under
+// TERN_REQUIRE_INTEROP=1.
+
+import { afterEach, expect, it } from 'vitest';
+import { KernelRouteFollower } from '../../src/kernel/follower.js';
+import type { FibRoute } from '../../src/kernel/plan.js';
+import { type FibError, FibWriter } from '../../src/kernel/writer.js';
+import { describeNetns, type Netns, useInteropHarness, waitFor } from '../interop/harness/index.js';
+
+const WAIT = { timeoutMs: 10_000, intervalMs: 20 };
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+describeNetns('FIB writer: incremental planning, a copy behind the kernel', () => {
+  const harness = useInteropHarness('kernel-writer');
+  const running: Stoppable[] = [];
+  const stoppedPids: number[] = [];
+
+  afterEach(async () => {
+    for (const pid of stoppedPids.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone already
+      }
+    }
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+  });
+
+  function own<T extends Stoppable>(s: T): T {
+    running.push(s);
+    return s;
+  }
+
+  async function node(label: string): Promise<Netns> {
+    const h = harness();
+    const ns = await h.createNetns(label);
+    await h.ip(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+    for (const dev of ['eth0', 'eth0p']) {
+      await h.ip(ns, ['link', 'set', dev, 'addrgenmode', 'none']);
+      await h.ip(ns, ['link', 'set', dev, 'up']);
+    }
+    await h.ip(ns, ['addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
+    return ns;
+  }
+
+  function ours(f: KernelRouteFollower): number {
+    let n = 0;
+    for (const r of f.table.routes()) if (r.protocol === 12) n++;
+    return n;
+  }
+
+  async function kernelCount(ns: Netns): Promise<number> {
+    const r = await harness().ip(ns, ['-N', '-json', 'route', 'show', 'proto', '12']);
+    return (JSON.parse(r.stdout) as unknown[]).length;
+  }
+
+  it('plans each key about once however many rounds the writing takes (a round costs its own lines)', async () => {
+    const ns = await node('plan');
+    const f = own(new KernelRouteFollower({ netns: ns.name, scanIntervalMs: 0, confirmDelayMs: 50 }));
+    const errors: FibError[] = [];
+    const w = own(new FibWriter(f, { netns: ns.name, maxBatch: 200, onError: (e) => errors.push(e) }));
+    await f.start();
+    const n = 4000;
+    const routes: FibRoute[] = Array.from({ length: n }, (_, i) => ({
+      prefix: `10.${100 + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}/26`,
+      family: 'ipv4-unicast',
+      nextHops: [{ address: `10.0.0.${2 + (i % 200)}` }],
+    }));
+    w.apply(routes);
+    await waitFor(() => ours(f) === n, { what: 'the copy holding every route', ...WAIT });
+    await w.settled();
+    expect(errors).toEqual([]);
+    expect(await kernelCount(ns)).toBe(n);
+    expect(w.stats.added).toBe(n);
+    expect(w.stats.rounds).toBeGreaterThanOrEqual(n / 200);
+    // each route planned when wanted, and again when the kernel reported it: about 2n in all, where
+    // planning everything every round would be n / 200 rounds x n keys (80,000)
+    expect(w.stats.planned).toBeLessThanOrEqual(3 * n);
+    const planned = w.stats.planned;
+
+    // one route changes: one key planned, one line written
+    const rounds = w.stats.rounds;
+    const changed = [...routes];
+    changed[7] = { ...routes[7]!, nextHops: [{ address: '10.0.0.250' }] } as FibRoute;
+    w.apply(changed);
+    await w.settled();
+    await waitFor(() => f.table.lookup('10.100.1.192')?.nextHops[0]?.gateway === '10.0.0.250', {
+      what: 'the replaced route in the copy',
+      ...WAIT,
+    });
+    await w.settled();
+    expect(w.stats.rounds).toBe(rounds + 1);
+    expect(w.stats.replaced).toBe(1);
+    expect(w.stats.planned - planned).toBeLessThanOrEqual(3); // the change, and the kernel's echo of it
+
+    w.apply([]);
+    await waitFor(() => ours(f) === 0, { what: 'the copy holding none', ...WAIT });
+    await w.settled();
+    expect(await kernelCount(ns)).toBe(0);
+    expect(w.stats.deleted).toBe(n);
+    expect(w.stats.planned - planned).toBeLessThanOrEqual(3 * n + 3);
+    expect(errors).toEqual([]);
+  });
+
+  it('`File exists` and `No such process` mean the copy is behind: a fresh read, no error, the key put right', async () => {
+    const h = harness();
+    const ns = await node('behind');
+    const f = own(new KernelRouteFollower({ netns: ns.name, scanIntervalMs: 0, confirmDelayMs: 50 }));
+    const errors: FibError[] = [];
+    const w = own(new FibWriter(f, { netns: ns.name, onError: (e) => errors.push(e) }));
+    await f.start();
+    await waitFor(() => f.stats.resyncs >= 2, { what: 'the confirming read', ...WAIT });
+    const x: FibRoute = {
+      prefix: '10.244.1.0/26',
+      family: 'ipv4-unicast',
+      nextHops: [{ address: '10.0.0.2' }],
+    };
+    const y: FibRoute = {
+      prefix: '10.244.2.0/26',
+      family: 'ipv4-unicast',
+      nextHops: [{ address: '10.0.0.3' }],
+    };
+    const z: FibRoute = {
+      prefix: '10.244.3.0/26',
+      family: 'ipv4-unicast',
+      nextHops: [{ address: '10.0.0.4' }],
+    };
+    w.apply([x, y]);
+    await waitFor(() => ours(f) === 2, { what: 'x and y in the copy', ...WAIT });
+    await w.settled();
+
+    // the copy falls behind: its monitor stops reading (the follower's own child, continued after)
+    const pid = f.monitorPid!;
+    process.kill(pid, 'SIGSTOP');
+    stoppedPids.push(pid);
+    await h.ip(ns, ['route', 'del', '10.244.1.0/26', 'proto', '12']); // x gone behind the copy's back
+    await h.ip(ns, ['route', 'add', '10.244.3.0/26', 'proto', '12', 'via', '10.0.0.9']); // z there, not as wanted
+    const reads = f.stats.resyncs;
+    w.apply([y, z]); // plans: delete x (No such process), add z (File exists)
+    await waitFor(() => w.stats.behind === 2, { what: 'both answers seen', ...WAIT });
+    await w.settled();
+    expect(errors).toEqual([]); // not refused routes
+    expect(w.stats.errors).toBe(0);
+    expect(w.stats.deleted).toBe(0); // x was not deleted by tern: not counted as done
+    expect(w.stats.readsAsked).toBeGreaterThanOrEqual(1);
+    expect(f.stats.resyncs).toBeGreaterThan(reads);
+    // after the read, z was planned again and replaced with the wanted next hop; the copy knows x is gone
+    const shown = JSON.parse((await h.ip(ns, ['-N', '-json', 'route', 'show', 'proto', '12'])).stdout) as {
+      dst: string;
+      gateway?: string;
+    }[];
+    expect(shown.map((r) => [r.dst, r.gateway])).toEqual([
+      ['10.244.2.0/26', '10.0.0.3'],
+      ['10.244.3.0/26', '10.0.0.4'],
+    ]);
+    expect(w.stats.replaced).toBe(1);
+    expect(f.table.lookup('10.244.1.1')).toBeUndefined();
+  });
+});
