@@ -116,6 +116,29 @@ function originKey(r: OriginateRoute): string {
   return JSON.stringify([r.communities, r.localPref, r.med]);
 }
 
+/** An originated route's family, prefix key and id in `originated`; undefined when it does not parse. */
+function originPrefix(
+  r: Pick<OriginateRoute, 'prefix' | 'family'>,
+): { family: number; prefix: number | string; id: string } | undefined {
+  const v4 = r.family === 'ipv4-unicast';
+  const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
+  const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
+  return prefix === undefined ? undefined : { family, prefix, id: `${family}|${prefix}` };
+}
+
+/** The attributes of a route we originate. */
+function originAttributes(r: OriginateRoute): RouteAttributes {
+  return {
+    origin: Origin.IGP,
+    asPath: [],
+    // the next hop of our own routes is set per session on export (next hop self)
+    nextHop: r.family === 'ipv4-unicast' ? '0.0.0.0' : '::',
+    ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
+    ...(r.med !== undefined ? { med: r.med } : {}),
+    ...(r.communities.length > 0 ? { communities: r.communities } : {}),
+  };
+}
+
 export class Router {
   readonly locRib: LocRib;
   private readonly decision: DecisionOptions;
@@ -568,24 +591,13 @@ export class Router {
     const touched: Touched[] = [];
     const next = new Map<string, { family: number; prefix: number | string; key: string }>();
     for (const r of routes) {
-      const v4 = r.family === 'ipv4-unicast';
-      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
-      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
-      if (prefix === undefined) continue; // validated by the config loader
-      const id = `${family}|${prefix}`;
+      const at = originPrefix(r);
+      if (at === undefined) continue; // validated by the config loader
+      const { family, prefix, id } = at;
       const key = originKey(r);
       next.set(id, { family, prefix, key });
       if (this.originated.get(id)?.key === key) continue;
-      const attributes: RouteAttributes = {
-        origin: Origin.IGP,
-        asPath: [],
-        // the next hop of our own routes is set per session on export (next hop self)
-        nextHop: v4 ? '0.0.0.0' : '::',
-        ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
-        ...(r.med !== undefined ? { med: r.med } : {}),
-        ...(r.communities.length > 0 ? { communities: r.communities } : {}),
-      };
-      const c = this.locRib.update({ family, prefix, peer: this.local, attributes });
+      const c = this.locRib.update({ family, prefix, peer: this.local, attributes: originAttributes(r) });
       if (c) changes.push(c);
       touched.push({ family, prefix });
     }
@@ -610,34 +622,22 @@ export class Router {
     const changes: Change[] = [];
     const touched: Touched[] = [];
     for (const r of withdraw) {
-      const v4 = r.family === 'ipv4-unicast';
-      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
-      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
-      if (prefix === undefined) continue;
-      const id = `${family}|${prefix}`;
+      const at = originPrefix(r);
+      if (at === undefined) continue;
+      const { family, prefix, id } = at;
       if (!this.originated.delete(id)) continue;
       const c = this.locRib.withdraw(family, prefix, LOCAL_PEER_ID);
       if (c) changes.push(c);
       touched.push({ family, prefix });
     }
     for (const r of add) {
-      const v4 = r.family === 'ipv4-unicast';
-      const family = v4 ? IPV4_UNICAST : IPV6_UNICAST;
-      const prefix = v4 ? parseIpv4Prefix(r.prefix) : parseIpv6Prefix(r.prefix);
-      if (prefix === undefined) continue;
-      const id = `${family}|${prefix}`;
+      const at = originPrefix(r);
+      if (at === undefined) continue;
+      const { family, prefix, id } = at;
       const key = originKey(r);
       if (this.originated.get(id)?.key === key) continue;
       this.originated.set(id, { family, prefix, key });
-      const attributes: RouteAttributes = {
-        origin: Origin.IGP,
-        asPath: [],
-        nextHop: v4 ? '0.0.0.0' : '::',
-        ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
-        ...(r.med !== undefined ? { med: r.med } : {}),
-        ...(r.communities.length > 0 ? { communities: r.communities } : {}),
-      };
-      const c = this.locRib.update({ family, prefix, peer: this.local, attributes });
+      const c = this.locRib.update({ family, prefix, peer: this.local, attributes: originAttributes(r) });
       if (c) changes.push(c);
       touched.push({ family, prefix });
     }
