@@ -147,7 +147,7 @@ export class TernDaemon {
     }
   }
 
-  /** SIGTERM (tern sends Cease 6/2 to every peer and exits; --cpu-prof writes its profile), then SIGKILL. */
+  /** SIGTERM (tern's graceful stop: sessions closed, no NOTIFICATION; --cpu-prof writes its profile), then SIGKILL. */
   async stop(timeoutMs = 10_000): Promise<number | null> {
     if (!this.running) return this.child.exitCode;
     this.child.kill('SIGTERM');

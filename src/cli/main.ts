@@ -81,6 +81,32 @@ function oneSource(f: CalicoFlags & { config?: string }, withConfig: boolean): s
     : 'give either --calico <path> or --calico-etcd <endpoints>';
 }
 
+interface ShowOptions {
+  readonly socket: string;
+  readonly peer?: string;
+  readonly all?: boolean;
+  readonly export?: string;
+  readonly json?: boolean;
+}
+
+/** A `tern show` option that does not go with the view asked for, said before asking the daemon. */
+function showMisuse(what: string, prefix: string | undefined, opts: ShowOptions): string | undefined {
+  const routeOnly = [
+    prefix !== undefined ? `a prefix ("${prefix}")` : undefined,
+    opts.all ? '--all' : undefined,
+    opts.export !== undefined ? '--export' : undefined,
+  ].filter((x) => x !== undefined);
+  if (what !== 'routes' && routeOnly.length > 0) return `${routeOnly.join(' and ')}: only for show routes`;
+  if (what !== 'routes' && what !== 'neighbors' && opts.peer !== undefined)
+    return '--peer: only for show neighbors and show routes';
+  const views = [opts.all ? '--all' : undefined, opts.export !== undefined ? '--export' : undefined];
+  if (opts.peer !== undefined) views.push('--peer');
+  const picked = views.filter((x) => x !== undefined);
+  if (what === 'routes' && picked.length > 1)
+    return `${picked.join(', ')}: pick one (--peer: what a peer sent, --all: the Loc-RIB, --export: what was sent)`;
+  return undefined;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let code = 0;
   const program = new Command();
@@ -249,14 +275,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('show')
     .description('ask the running daemon: protocols, neighbors, routes or status')
     .argument('<what>', 'protocols | neighbors | routes | status')
+    .argument('[prefix]', 'routes: only this prefix')
     .option('-s, --socket <path>', 'control socket of the daemon', DEFAULT_SOCKET)
-    .option('--peer <name|address>', 'only this peer (neighbors, routes)')
+    .option('--peer <name|address>', 'only this peer (neighbors; routes: what it sent)')
     .option('--all', 'routes: the Loc-RIB, every candidate with the best marked and why it won')
+    .option('--export <name|address>', 'routes: what tern sent to this peer, as it went on the wire')
     .option('--json', 'print the JSON the daemon sent')
-    .action(async (what: string, opts: { socket: string; peer?: string; all?: boolean; json?: boolean }) => {
+    .action(async (what: string, prefix: string | undefined, opts: ShowOptions) => {
       const known = ['protocols', 'neighbors', 'routes', 'status'];
       if (!known.includes(what)) {
         process.stderr.write(`tern show: unknown "${what}" (expected ${known.join(', ')})\n`);
+        code = 2;
+        return;
+      }
+      const misuse = showMisuse(what, prefix, opts);
+      if (misuse !== undefined) {
+        process.stderr.write(`tern show: ${misuse}\n`);
         code = 2;
         return;
       }
@@ -265,8 +299,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         const result = await controlRequest(opts.socket, `show ${what}`, {
           ...(opts.peer ? { peer: opts.peer } : {}),
           ...(all ? { all: true } : {}),
+          ...(opts.export !== undefined ? { export: opts.export } : {}),
+          ...(prefix !== undefined ? { prefix } : {}),
         });
-        const text = opts.json ? JSON.stringify(result, null, 2) : formatShow(all ? 'rib' : what, result);
+        const format = all ? 'rib' : opts.export !== undefined ? 'export' : what;
+        const text = opts.json ? JSON.stringify(result, null, 2) : formatShow(format, result);
         process.stdout.write(`${text}\n`);
       } catch (e) {
         process.stderr.write(`tern show: ${e instanceof Error ? e.message : String(e)}\n`);

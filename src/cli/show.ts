@@ -125,6 +125,20 @@ export function formatShow(what: string, result: unknown): string {
           ['Communities', 'communities'],
         ],
       );
+    case 'export':
+      return table(
+        (result as Row[]).map((r) => ({ ...r, asPath: asPathText(r.asPath) })),
+        [
+          ['Prefix', 'prefix'],
+          ['To', 'peer'],
+          ['Next hop', 'nextHop'],
+          ['AS path', 'asPath'],
+          ['Origin', 'origin'],
+          ['LocPref', 'localPref'],
+          ['MED', 'med'],
+          ['Communities', 'communities'],
+        ],
+      );
     case 'rib':
       return table(
         (result as Row[]).map((r) => ({

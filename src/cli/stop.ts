@@ -32,12 +32,15 @@ export function stopText(a: Answer): string {
   }
   const keep = names(a.peersKeepingRoutes);
   const drop = names(a.peersDroppingRoutes);
-  const parts = [`${who} is stopping for a graceful restart: sessions closed without a NOTIFICATION`];
+  const parts = [`${who} is stopping for a graceful restart`];
   if (keep.length > 0)
     parts.push(
-      `${keep.length} peer(s) keep its routes as stale for up to ${String(a.restartTime)} s (${keep.join(', ')})`,
+      `${keep.length} peer(s) keep its routes as stale for up to ${String(a.restartTime)} s, closed without a NOTIFICATION (${keep.join(', ')})`,
     );
-  if (drop.length > 0) parts.push(`${drop.length} without graceful restart drop them (${drop.join(', ')})`);
+  if (drop.length > 0)
+    parts.push(
+      `${drop.length} without graceful restart get Cease / Administrative Reset and drop them (${drop.join(', ')})`,
+    );
   parts.push('kernel routes stay; start it again with `tern run --graceful`');
   return parts.join('; ');
 }

@@ -1,6 +1,6 @@
 // The control socket: a Unix socket speaking JSON lines. A client writes one request per line,
-// {"command": "show protocols", "args": {...}}, and gets one reply line, {"ok": true, "result": ...} or
-// {"ok": false, "error": "..."}. `tern show` is its client.
+// {"command": "show protocols", "args": {...}}, and gets one reply line, {"version": 1, "ok": true,
+// "result": ...} or {"version": 1, "ok": false, "error": "..."}. `tern show` is its client.
 //
 // The socket file itself (mode 0660 and its group, a second tern refused, a stale socket removed, never
 // anything else) and the bounds on clients are socket-path.ts's ControlListener.
@@ -10,6 +10,12 @@ import type { Logger } from '../log.js';
 import { ControlListener } from './socket-path.js';
 
 export { ControlSocketError, SOCKET_MODE } from './socket-path.js';
+
+/**
+ * The version of the request and reply format and of the views' JSON (docs/cli.md): it goes up when a
+ * field is removed or changes meaning; added fields keep it.
+ */
+export const CONTROL_PROTOCOL_VERSION = 1;
 
 export interface ControlRequest {
   readonly command: string;
@@ -64,7 +70,7 @@ export class ControlServer extends ControlListener {
         if (nl < 0) {
           if (buf.length > MAX_REQUEST) {
             buf = '';
-            const reply = `${JSON.stringify({ ok: false, error: 'request too long' })}\n`;
+            const reply = `${JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: false, error: 'request too long' })}\n`;
             socket.end(reply, () => socket.destroy());
             return;
           }
@@ -94,16 +100,24 @@ export class ControlServer extends ControlListener {
         parsed === null ||
         typeof (parsed as { command?: unknown }).command !== 'string'
       ) {
-        return JSON.stringify({ ok: false, error: 'expected {"command": "...", "args": {...}}' });
+        return JSON.stringify({
+          version: CONTROL_PROTOCOL_VERSION,
+          ok: false,
+          error: 'expected {"command": "...", "args": {...}}',
+        });
       }
       req = parsed as ControlRequest;
     } catch {
-      return JSON.stringify({ ok: false, error: 'request is not JSON' });
+      return JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: false, error: 'request is not JSON' });
     }
     try {
-      return JSON.stringify({ ok: true, result: this.handler(req) });
+      return JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: true, result: this.handler(req) });
     } catch (e) {
-      return JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) });
+      return JSON.stringify({
+        version: CONTROL_PROTOCOL_VERSION,
+        ok: false,
+        error: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 }

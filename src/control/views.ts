@@ -3,11 +3,11 @@
 import { performance } from 'node:perf_hooks';
 import { attributesToJson } from '../bgp/json/update.js';
 import { familyName } from '../bgp/messages/iana.js';
-import { formatIpv4Key, formatIpv6Key } from '../bgp/messages/prefix.js';
+import { formatIpv4Key, formatIpv6Key, parseIpv4Prefix, parseIpv6Prefix } from '../bgp/messages/prefix.js';
 import { LOCAL_PEER_ID } from '../bgp/rib/types.js';
 import type { PeerConfig } from '../config/types.js';
 import type { Peer } from '../speaker/peer.js';
-import type { Speaker } from '../speaker/speaker.js';
+import { keepsRoutesThroughRestart, type Speaker } from '../speaker/speaker.js';
 import type { EventLoopDelay } from './event-loop.js';
 import type { ControlRequest } from './server.js';
 
@@ -75,13 +75,32 @@ function findPeer(speaker: Speaker, which: string): Peer {
   throw new Error(`no peer named or addressed "${which}" (see tern show protocols)`);
 }
 
+const prefixText = (key: number | string): string =>
+  typeof key === 'number' ? formatIpv4Key(key) : formatIpv6Key(key);
+
+/**
+ * `show routes <prefix>`: the prefix in the form the views print it (host bits cleared, IPv6 compressed),
+ * so `10.244.2.1/26` and `fd00:0::/64` find their routes; undefined: every prefix.
+ */
+function prefixArg(args: Readonly<Record<string, unknown>>): string | undefined {
+  if (args.prefix === undefined) return undefined;
+  const text = String(args.prefix);
+  const v4 = parseIpv4Prefix(text, true);
+  if (v4 !== undefined) return formatIpv4Key(v4);
+  const v6 = parseIpv6Prefix(text, true);
+  if (v6 !== undefined) return formatIpv6Key(v6);
+  throw new Error(`"${text}" is not a prefix (expected address/length, e.g. 10.244.1.0/26 or fd00::/64)`);
+}
+
 function routesView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
   const which = typeof args.peer === 'string' ? args.peer : undefined;
   const peers = which ? [findPeer(speaker, which)] : [...speaker.peers.values()];
+  const only = prefixArg(args);
   const out: Record<string, unknown>[] = [];
   for (const peer of peers) {
     for (const r of peer.adjRibIn.routes()) {
-      const prefix = typeof r.prefix === 'number' ? formatIpv4Key(r.prefix) : formatIpv6Key(r.prefix);
+      const prefix = prefixText(r.prefix);
+      if (only !== undefined && prefix !== only) continue;
       const { nextHop, linkLocalNextHop, ...rest } = r.attributes;
       out.push({
         peer: peer.name,
@@ -105,11 +124,11 @@ function routesView(speaker: Speaker, args: Readonly<Record<string, unknown>>): 
 function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
   const rib = speaker.router.locRib;
   const names = new Map([...speaker.peers].map(([key, p]) => [key, p.name]));
-  const only = typeof args.prefix === 'string' ? args.prefix : undefined;
+  const only = prefixArg(args);
   const out: Record<string, unknown>[] = [];
   for (const family of rib.families()) {
     for (const e of rib.entries(family)) {
-      const prefix = typeof e.prefix === 'number' ? formatIpv4Key(e.prefix) : formatIpv6Key(e.prefix);
+      const prefix = prefixText(e.prefix);
       if (only !== undefined && prefix !== only) continue;
       const ecmp =
         speaker.config.multipath && e.best && e.routes.length > 1
@@ -138,6 +157,40 @@ function ribView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Rec
   return out;
 }
 
+/**
+ * `show routes --export <peer>`: what tern has sent to that peer and not withdrawn, with the attributes as
+ * they went on the wire (next hop, reflection attributes, AS path for eBGP).
+ */
+function exportView(speaker: Speaker, args: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
+  const peer = findPeer(speaker, String(args.export));
+  const only = prefixArg(args);
+  const out: Record<string, unknown>[] = [];
+  const held = speaker.router.exportedTo(peer, (family, key, pathId, attributes) => {
+    const prefix = prefixText(key);
+    if (only !== undefined && prefix !== only) return;
+    const { nextHop, linkLocalNextHop, ...rest } = attributes;
+    out.push({
+      peer: peer.name,
+      family: familyText(family),
+      prefix,
+      ...(pathId !== undefined ? { pathId } : {}),
+      nextHop,
+      ...(linkLocalNextHop !== undefined ? { linkLocalNextHop } : {}),
+      ...attributesToJson(rest),
+    });
+  });
+  if (!held) {
+    throw new Error(
+      `nothing is sent to ${peer.name}: its session is ${peer.state}${peer.lastError ? ` (${peer.lastError})` : ''}`,
+    );
+  }
+  out.sort(
+    (a, b) =>
+      String(a.prefix).localeCompare(String(b.prefix)) || Number(a.pathId ?? 0) - Number(b.pathId ?? 0),
+  );
+  return out;
+}
+
 /** How the daemon stops: a graceful restart (peers keep its routes), or a real shutdown. */
 export type StopMode = 'graceful' | 'withdraw';
 
@@ -163,9 +216,7 @@ export function gracefulRestartTime(peers: readonly PeerConfig[]): number {
 function stopView(speaker: Speaker, mode: StopMode, info: ProcessInfo): Record<string, unknown> {
   const peers = [...speaker.peers.values()];
   const established = peers.filter((p) => p.state === 'Established');
-  const keeping = established.filter(
-    (p) => p.config.gracefulRestart.enabled && p.negotiated?.peerGracefulRestart !== undefined,
-  );
+  const keeping = established.filter(keepsRoutesThroughRestart);
   return {
     version: 1,
     pid: info.pid ?? process.pid,
@@ -215,6 +266,7 @@ export function controlHandler(
         return (which ? [findPeer(speaker, which)] : [...speaker.peers.values()]).map(neighborView);
       }
       case 'show routes':
+        if (args.export !== undefined) return exportView(speaker, args);
         return args.all === true ? ribView(speaker, args) : routesView(speaker, args);
       case 'show status':
         return statusView(speaker, version, info);

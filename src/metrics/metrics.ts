@@ -242,6 +242,25 @@ export class SpeakerMetrics {
       },
     });
 
+    new Counter({
+      name: 'tern_decision_runs_total',
+      help: 'Times the decision process ran for a prefix (a candidate added, replaced or removed)',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(sp.decisionStats().runs);
+      },
+    });
+    new Counter({
+      name: 'tern_decision_best_changes_total',
+      help: 'Times the decision process chose a different best route for a prefix (or none)',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(sp.decisionStats().bestChanges);
+      },
+    });
+
     const noWriter: FibWriterStats = { rounds: 0, added: 0, replaced: 0, deleted: 0, errors: 0 };
     const writer = (): Readonly<FibWriterStats> => sp.kernel?.writer?.stats ?? noWriter;
     new Counter({

@@ -70,6 +70,8 @@ export class Speaker {
   }
 
   router: Router;
+  /** The decision counts of Routers a change of identity replaced, so the totals never go back. */
+  private retiredDecisions = { runs: 0, bestChanges: 0 };
   /** Kernel sync (src/kernel): the kernel table followed, learned routes, the FIB writer. */
   readonly kernel: KernelSync | undefined;
   /** BGP -> kernel (kernel.write): a subscriber of the Loc-RIB. */
@@ -154,6 +156,15 @@ export class Speaker {
   }
 
   /** The port actually listened on (useful with port 0 in tests). */
+  /** Decision runs and best-route changes since start, over every Router this speaker has had. */
+  decisionStats(): { readonly runs: number; readonly bestChanges: number } {
+    const now = this.router.decisionStats();
+    return {
+      runs: this.retiredDecisions.runs + now.runs,
+      bestChanges: this.retiredDecisions.bestChanges + now.bestChanges,
+    };
+  }
+
   get listenPort(): number | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : undefined;
@@ -308,6 +319,11 @@ export class Speaker {
         peer.stop(shutdownNotification(CeaseSubcode.OTHER_CONFIGURATION_CHANGE, 'configuration changed'));
       }
       this.peers.clear();
+      const retired = this.router.decisionStats();
+      this.retiredDecisions = {
+        runs: this.retiredDecisions.runs + retired.runs,
+        bestChanges: this.retiredDecisions.bestChanges + retired.bestChanges,
+      };
       this.router = Speaker.makeRouter(next, this.log, this.resolver);
       this.router.setOriginated(this.originated());
       this.wireRouter();
@@ -376,8 +392,11 @@ export class Speaker {
   }
 
   /**
-   * Stops for a graceful restart (RFC 4724): every connection is closed without a NOTIFICATION, so
-   * peers that support graceful restart keep our routes until tern is back (`tern run --graceful`).
+   * Stops for a graceful restart (RFC 4724): a session that negotiated graceful restart is closed
+   * without a NOTIFICATION, so the peer keeps our routes until tern is back (`tern run --graceful`). A
+   * peer that did not will drop them when the connection closes anyway: it is told why, with Cease /
+   * Administrative Reset (6/4) and the RFC 9003 message "tern is restarting", as BIRD's `graceful
+   * restart` shuts such sessions down normally.
    */
   async stopGraceful(): Promise<void> {
     this.stopping = true;
@@ -385,11 +404,24 @@ export class Speaker {
     // the routes written stay in the kernel for the restarted tern (BIRD's `persist`)
     this.fib?.stop();
     await this.kernel?.stop();
-    for (const peer of this.peers.values()) peer.abort();
+    let told = 0;
+    for (const peer of this.peers.values()) {
+      if (peer.state === 'Established' && !keepsRoutesThroughRestart(peer)) {
+        peer.stop(shutdownNotification(CeaseSubcode.ADMINISTRATIVE_RESET, 'tern is restarting'));
+        told++;
+      } else {
+        peer.abort();
+      }
+    }
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.log.info('tern stopped for a graceful restart (no NOTIFICATION sent)');
+    // give the NOTIFICATIONs a moment to leave before the process exits
+    if (told > 0) await new Promise((r) => setTimeout(r, 200));
+    this.log.info(
+      { ceaseSent: told },
+      'tern stopped for a graceful restart (no NOTIFICATION to the peers that keep its routes)',
+    );
   }
 
   /**
@@ -418,6 +450,11 @@ export class Speaker {
     await new Promise((r) => setTimeout(r, 200));
     this.log.info('tern stopped');
   }
+}
+
+/** Whether a peer keeps tern's routes as stale when the session closes without a NOTIFICATION. */
+export function keepsRoutesThroughRestart(peer: Peer): boolean {
+  return peer.config.gracefulRestart.enabled && peer.negotiated?.peerGracefulRestart !== undefined;
 }
 
 const REFUSED_LOG_WINDOW_MS = 10_000;

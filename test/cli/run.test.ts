@@ -106,6 +106,44 @@ describe('tern run / show / check', () => {
     const rib = tern(['show', 'routes', '--all', '-s', join(dir, '127.0.0.1.ctl')]);
     expect(rib.stdout).toMatch(/^\s*Prefix\s+From\s+Next hop/);
     expect(rib.stdout).toMatch(/^\*\s+10\.244\.2\.0\/26\s+Mesh_127_0_0_2\s/m);
+    // a prefix (host bits cleared as the views print it): only its candidates
+    const one = tern([
+      'show',
+      'routes',
+      '10.244.2.7/26',
+      '--all',
+      '--json',
+      '-s',
+      join(dir, '127.0.0.1.ctl'),
+    ]);
+    expect(one.status).toBe(0);
+    expect(
+      (JSON.parse(one.stdout) as { prefix: string; best: boolean }[]).map((r) => [r.prefix, r.best]),
+    ).toEqual([['10.244.2.0/26', true]]);
+    // --export: what A sent to B, next hop set to A's address; B's own route is not sent back to it
+    const sent = tern(['show', 'routes', '--export', 'Mesh_127_0_0_2', '-s', join(dir, '127.0.0.1.ctl')]);
+    expect(sent.status).toBe(0);
+    expect(sent.stdout).toMatch(/^\s*Prefix\s+To\s+Next hop/);
+    expect(sent.stdout).toMatch(/^10\.244\.1\.0\/26\s+Mesh_127_0_0_2\s+127\.0\.0\.1\s/m);
+    expect(sent.stdout).not.toContain('10.244.2.0/26');
+    // mistakes are named: an unknown peer, a view option on the wrong view, a word that is not a prefix
+    const nobody = tern(['show', 'routes', '--export', '192.0.2.9', '-s', join(dir, '127.0.0.1.ctl')]);
+    expect([nobody.status, nobody.stderr]).toEqual([
+      1,
+      'tern show: no peer named or addressed "192.0.2.9" (see tern show protocols)\n',
+    ]);
+    const wrongView = tern([
+      'show',
+      'status',
+      '--export',
+      'Mesh_127_0_0_2',
+      '-s',
+      join(dir, '127.0.0.1.ctl'),
+    ]);
+    expect([wrongView.status, wrongView.stderr]).toEqual([2, 'tern show: --export: only for show routes\n']);
+    const notPrefix = tern(['show', 'routes', 'ten-dot', '-s', join(dir, '127.0.0.1.ctl')]);
+    expect(notPrefix.status).toBe(1);
+    expect(notPrefix.stderr).toMatch(/"ten-dot" is not a prefix/);
 
     // SIGHUP after an edit: B announces one more prefix, the session stays up
     writeFileSync(fileB, config('127.0.0.2', '127.0.0.1', ['10.244.2.0/26', '10.244.3.0/26']));

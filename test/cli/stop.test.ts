@@ -86,8 +86,9 @@ describe('tern stop, SIGTERM, SIGINT', () => {
     const stop = await ternAsync(['stop', '-s', a.socket]);
     expect(stop.stderr).toBe('');
     expect(stop.status).toBe(0);
-    expect(stop.stdout).toMatch(/is stopping for a graceful restart: sessions closed without a NOTIFICATION/);
-    expect(stop.stdout).toContain('1 peer(s) keep its routes as stale for up to 120 s (Mesh_127_0_0_2)');
+    expect(stop.stdout).toContain(
+      'is stopping for a graceful restart; 1 peer(s) keep its routes as stale for up to 120 s, closed without a NOTIFICATION (Mesh_127_0_0_2); kernel routes stay',
+    );
     expect(stop.stdout.trimEnd().split('\n').at(-1)).toBe('stopped');
     expect(await a.exited()).toBe(0);
     expect(notifications(a, aFrom, 'NOTIFICATION sent')).toEqual([]);
@@ -148,6 +149,28 @@ describe('tern stop, SIGTERM, SIGINT', () => {
     await waitLong('B gets the Cease', () => notifications(b, bFrom, 'NOTIFICATION received').some(shutdown));
     await waitLong('the route gone from B', async () => (await routeAtB(b)).length === 0);
 
+    expect(await b.stop('SIGINT')).toBe(0);
+  });
+
+  it('graceful stop: a peer without graceful restart is told, with Cease / Administrative Reset', {
+    timeout: 120_000,
+  }, async () => {
+    // A does not offer graceful restart, so nothing is negotiated and B would drop A's route anyway
+    const { a, b } = rig.peered({ originateA: [A_ROUTE], extraA: 'gracefulRestart: false' });
+    await established(a);
+    await waitLong("A's route at B", async () => (await routeAtB(b)).length === 1);
+    const bFrom = b.stderr().length;
+    const stop = await ternAsync(['stop', '-s', a.socket]);
+    expect(stop.status).toBe(0);
+    expect(stop.stdout).toContain(
+      'is stopping for a graceful restart; 1 without graceful restart get Cease / Administrative Reset and drop them (Mesh_127_0_0_2); kernel routes stay',
+    );
+    expect(await a.exited()).toBe(0);
+    const cease = await waitLong('B gets the Cease', () =>
+      notifications(b, bFrom, 'NOTIFICATION received').find((n) => n.code === 6),
+    );
+    expect(cease).toMatchObject({ subcode: 4, shutdownMessage: 'tern is restarting' });
+    await waitLong('the route gone from B', async () => (await routeAtB(b)).length === 0);
     expect(await b.stop('SIGINT')).toBe(0);
   });
 

@@ -199,7 +199,7 @@ describe('ControlServer: clients', () => {
     c.on('error', () => {});
     c.write('x'.repeat(70 * 1024));
     await closed(c);
-    expect(JSON.parse(got.trim())).toEqual({ ok: false, error: 'request too long' });
+    expect(JSON.parse(got.trim())).toEqual({ version: 1, ok: false, error: 'request too long' });
   });
 
   it('stops reading pipelined requests while the client does not read the replies', async () => {
@@ -259,6 +259,6 @@ describe('ControlServer: clients', () => {
     });
     other.write('{"command":"small"}\n');
     await waitFor('the other client answered', () => reply.includes('\n'), 5000);
-    expect(JSON.parse(reply)).toEqual({ ok: true, result: 'small' });
+    expect(JSON.parse(reply)).toEqual({ version: 1, ok: true, result: 'small' });
   });
 });

@@ -145,7 +145,7 @@ export class TernNode {
     }
   }
 
-  /** SIGTERM (Cease to every peer), SIGKILL after a bound. */
+  /** SIGTERM (a graceful stop: no NOTIFICATION, tern's kernel routes stay), SIGKILL after a bound. */
   async stop(): Promise<void> {
     await this.proc?.stop();
   }

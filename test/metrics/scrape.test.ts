@@ -51,6 +51,9 @@ describe('tern run with metrics: GET /metrics', () => {
     ).toBeGreaterThan(0);
     expect(sample(text, 'tern_rib_prefixes', { family: 'ipv4-unicast' })).toBe(4);
     expect(sample(text, 'tern_rib_routes')).toBe(4);
+    // one run per route added (A's own and B's three), each a new best
+    expect(sample(text, 'tern_decision_runs_total')).toBe(4);
+    expect(sample(text, 'tern_decision_best_changes_total')).toBe(4);
     expect(sample(text, 'tern_refused_connections_total')).toBe(0);
     expect(sample(text, 'tern_fib_write_errors_total')).toBe(0);
     expect(sample(text, 'tern_info', { router_id: '10.0.0.1', asn: '64512' })).toBe(1);

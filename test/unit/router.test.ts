@@ -114,6 +114,12 @@ describe('Router', () => {
     expect(clients[2]!.routes.size).toBe(3);
     // eBGP: next hop self
     expect(ebgp.routes.get('10.2.0.0/26')).toBe('10.0.0.100');
+    // one decision per route received, each a new best; a second path that loses changes no best
+    expect(router.decisionStats()).toEqual({ runs: 3, bestChanges: 3 });
+    router.receive(ebgp, announce(['10.2.0.0/26'], '192.0.2.1', { asn: 65001, localPref: 50 }));
+    expect(router.decisionStats()).toEqual({ runs: 4, bestChanges: 3 });
+    router.detach(clients[1]!);
+    expect(router.decisionStats()).toEqual({ runs: 5, bestChanges: 4 });
   });
 
   it('stores a received route once: the Adj-RIB-In holds the Loc-RIB object, without an eBGP LOCAL_PREF', () => {

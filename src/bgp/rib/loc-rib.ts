@@ -594,6 +594,11 @@ export class LocRib {
   /** Scratch CandidateList for selection over an Entry. */
   private readonly cells: Cells;
   private routeCount = 0;
+  /**
+   * Times the decision process ran for a prefix: once per candidate added, replaced or removed, and
+   * once per prefix a session's end or a sweep touched or a re-evaluation visited.
+   */
+  decisionRuns = 0;
   readonly interner: AttributeInterner;
 
   /** `interner` may be shared with other RIBs; by default the Loc-RIB has its own. */
@@ -632,6 +637,7 @@ export class LocRib {
     if (typeof route.prefix === 'number' && !(route.prefix >= 0)) {
       throw new RangeError(`prefix key ${route.prefix} is not a non-negative number`);
     }
+    this.decisionRuns++;
     const set = this.interner.internSet(route.attributes);
     const family = route.family;
     const prefix = route.prefix;
@@ -686,6 +692,7 @@ export class LocRib {
     if (table === undefined || slot === undefined) return undefined;
     if (!isEntry(slot)) {
       if (!samePath(slot, peerId, pathId)) return undefined;
+      this.decisionRuns++;
       table.delete(prefix);
       this.routeCount--;
       this.interner.release(slot.attributes);
@@ -694,6 +701,7 @@ export class LocRib {
     const n = this.peerNumbers.get(peerId);
     const j = n === undefined ? -1 : find(slot, keyOf(n, pathId));
     if (j < 0) return undefined;
+    this.decisionRuns++;
     const flags = flagsAt(slot, j);
     this.interner.releaseSet(setAt(slot, j));
     slot.splice(j, CELLS);
@@ -764,6 +772,7 @@ export class LocRib {
       const table = this.tables.get(family);
       if (table === undefined) continue;
       table.forEach((slot, prefix) => {
+        this.decisionRuns++;
         if (!isEntry(slot)) {
           if (!this.resolvable(slot)) {
             table.set(prefix, this.loneEntry(slot, this.interner.setOf(slot.attributes)));
@@ -1051,6 +1060,7 @@ export class LocRib {
       table.forEach((slot, prefix) => {
         if (!isEntry(slot)) {
           if (slot.peer.id !== peerId || (staleOnly && slot.stale !== true)) return;
+          this.decisionRuns++;
           table.delete(prefix);
           this.routeCount--;
           this.interner.release(slot.attributes);
@@ -1079,6 +1089,7 @@ export class LocRib {
           kept += CELLS;
         }
         if (kept === slot.length) return;
+        this.decisionRuns++;
         this.routeCount -= (slot.length - kept) / CELLS;
         slot.length = kept;
         const before = bestOf(slot);

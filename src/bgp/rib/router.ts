@@ -141,6 +141,8 @@ function originAttributes(r: OriginateRoute): RouteAttributes {
 
 export class Router {
   readonly locRib: LocRib;
+  /** Best-route changes the decision process made (each told to the subscribers and update groups). */
+  private bestChanges = 0;
   private readonly decision: DecisionOptions;
   private readonly peers = new Set<RibPeer>();
   /** Update groups by groupKey; a group lives while it has members. */
@@ -338,6 +340,11 @@ export class Router {
    * The routes tern has sent or queued to an established peer (its group's table with the per-member
    * rules applied; a member still catching up gets them shortly). False when the peer has no group.
    */
+  /** How often the decision process ran for a prefix, and how often it chose a different best route. */
+  decisionStats(): { readonly runs: number; readonly bestChanges: number } {
+    return { runs: this.locRib.decisionRuns, bestChanges: this.bestChanges };
+  }
+
   exportedTo(
     p: RibPeer,
     fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
@@ -650,6 +657,7 @@ export class Router {
    * changes on a later turn (drainGroups), so a burst of UPDATEs coalesces and is encoded once.
    */
   private propagate(changes: readonly Change[], touched: readonly Touched[] = []): void {
+    this.bestChanges += changes.length;
     if (changes.length === 0 && touched.length === 0) return;
     this.publish(changes, touched);
     if (this.deferral) return; // the full table goes out when the deferral ends
