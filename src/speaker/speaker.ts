@@ -418,10 +418,8 @@ export class Speaker {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     // give the NOTIFICATIONs a moment to leave before the process exits
     if (told > 0) await new Promise((r) => setTimeout(r, 200));
-    this.log.info(
-      { ceaseSent: told },
-      'tern stopped for a graceful restart (no NOTIFICATION to the peers that keep its routes)',
-    );
+    // ceaseSent: the established peers without graceful restart, told with Cease 6/4
+    this.log.info({ ceaseSent: told }, 'tern stopped for a graceful restart');
   }
 
   /**

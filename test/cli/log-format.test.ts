@@ -38,7 +38,7 @@ describe('tern run --log-format', () => {
       /reason="received NOTIFICATION Cease \/ Administrative Shutdown: \\"tern is shutting down\\"" routesDropped=1/,
     );
     find(/ INFO {2}stopping for a graceful restart why=SIGTERM mode=graceful restartTime=120$/);
-    find(/ INFO {2}tern stopped for a graceful restart \(no NOTIFICATION sent\)$/);
+    find(/ INFO {2}tern stopped for a graceful restart ceaseSent=0$/);
 
     // B: JSON lines (stderr is a pipe), every one an object with level, time and msg
     const json = b
