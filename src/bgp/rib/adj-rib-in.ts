@@ -8,6 +8,7 @@ import type { MpReachUnicast, PathAttributes } from '../messages/attributes/type
 import { familyKey, IPV4_UNICAST } from '../messages/iana.js';
 import type { PrefixList } from '../messages/nlri.js';
 import { treatAsWithdraw, type UpdateMessage } from '../messages/update.js';
+import { PrefixTable } from './number-table.js';
 
 /** Attributes of a stored route: no MP_REACH/MP_UNREACH; `nextHop` is that of the route's family. */
 export interface RouteAttributes extends Omit<PathAttributes, 'mpReach' | 'mpUnreach' | 'nextHop'> {
@@ -34,27 +35,40 @@ function routeKey(prefix: number | string, pathId: number | undefined): number |
   return pathId === undefined ? prefix : `${prefix}#${pathId}`;
 }
 
+const routeNumber = (r: AdjRibInRoute): number => r.prefix as number;
+
 function withoutMp(a: PathAttributes, nextHop: string, linkLocal?: string): RouteAttributes {
   const { mpReach: _r, mpUnreach: _u, nextHop: _n, ...rest } = a;
   return linkLocal === undefined ? { ...rest, nextHop } : { ...rest, nextHop, linkLocalNextHop: linkLocal };
 }
 
 export class AdjRibIn {
-  private readonly tables = new Map<number, Map<number | string, AdjRibInRoute>>();
+  private readonly tables = new Map<number, PrefixTable<AdjRibInRoute>>();
+  /** The table of the last family asked for (a peer's UPDATEs are mostly of one family). */
+  private lastFamily = -1;
+  private lastTable: PrefixTable<AdjRibInRoute> | undefined;
 
-  private table(family: number): Map<number | string, AdjRibInRoute> {
+  private table(family: number): PrefixTable<AdjRibInRoute> {
+    if (family === this.lastFamily) return this.lastTable!;
     let t = this.tables.get(family);
     if (!t) {
-      t = new Map();
+      t = new PrefixTable(routeNumber);
       this.tables.set(family, t);
     }
+    this.lastFamily = family;
+    this.lastTable = t;
     return t;
   }
 
   /** The routes held, of one family or all. */
   routes(family?: number): AdjRibInRoute[] {
-    if (family !== undefined) return [...(this.tables.get(family)?.values() ?? [])];
-    return [...this.tables.values()].flatMap((t) => [...t.values()]);
+    const out: AdjRibInRoute[] = [];
+    const add = (r: AdjRibInRoute): void => {
+      out.push(r);
+    };
+    if (family !== undefined) this.tables.get(family)?.forEach(add);
+    else for (const t of this.tables.values()) t.forEach(add);
+    return out;
   }
 
   count(family?: number): number {
@@ -66,6 +80,8 @@ export class AdjRibIn {
 
   clear(): void {
     this.tables.clear();
+    this.lastFamily = -1;
+    this.lastTable = undefined;
   }
 
   /** The peer announced this route (replacing its earlier one for the prefix and path id). */
@@ -82,7 +98,11 @@ export class AdjRibIn {
 
   /** The peer withdrew this route; false when it held none. */
   delete(family: number, prefix: number | string, pathId: number | undefined): boolean {
-    return this.tables.get(family)?.delete(routeKey(prefix, pathId)) ?? false;
+    const t = this.tables.get(family);
+    if (t === undefined) return false;
+    const gone = t.delete(routeKey(prefix, pathId));
+    if (gone && t.size === 0) t.compact();
+    return gone;
   }
 
   private withdraw(family: number, list: PrefixList): number {
@@ -93,6 +113,7 @@ export class AdjRibIn {
     for (let i = 0; i < list.prefixes.length; i++) {
       if (t.delete(routeKey(list.prefixes[i]!, ids?.[i]))) n++;
     }
+    if (n > 0) t.compact();
     return n;
   }
 

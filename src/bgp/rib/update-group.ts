@@ -26,6 +26,7 @@ import type { PrefixList } from '../messages/nlri.js';
 import { appendAnnouncements, appendWithdrawals, attributeBytes } from '../messages/update-packer.js';
 import { ByteWriter } from '../messages/writer.js';
 import type { RouteAttributes } from './adj-rib-in.js';
+import { PrefixTable } from './number-table.js';
 
 /** Who a member is, for the per-member rules. */
 export interface MemberIdentity {
@@ -84,8 +85,54 @@ interface Held {
 interface Pending {
   readonly prefix: number | string;
   readonly pathId: number | undefined;
-  readonly attributes: RouteAttributes | undefined;
-  readonly source: string | undefined;
+  attributes: RouteAttributes | undefined;
+  source: string | undefined;
+  /** false once drained, or cancelled (back to what the members hold): the queue skips it. */
+  live: boolean;
+}
+
+/** A number key is the prefix itself (IPv4 without path id); see keyOf. */
+const prefixNumber = (v: { readonly prefix: number | string }): number => v.prefix as number;
+
+/**
+ * One family's changes not drained yet: in the order they were first made (a change to a pending
+ * prefix updates it in place), with an index by key for coalescing.
+ */
+/** Keys a pending index keeps room for when it empties: two drains' worth. */
+const PENDING_ROOM = 2 * 20_000;
+
+class PendingQueue {
+  readonly index = new PrefixTable<Pending>(prefixNumber);
+  queue: Pending[] = [];
+  head = 0;
+
+  /** The next live change, taken out of the queue and the index; undefined: none left. */
+  take(): Pending | undefined {
+    const q = this.queue;
+    while (this.head < q.length) {
+      const p = q[this.head++]!;
+      if (!p.live) continue;
+      p.live = false;
+      this.index.delete(keyOf(p.prefix, p.pathId));
+      return p;
+    }
+    return undefined;
+  }
+
+  /**
+   * Drops what was taken: all of it once the queue is empty (or `nothingLive`: every change left was
+   * cancelled), else when it is most of the array.
+   */
+  trim(nothingLive = false): void {
+    if (nothingLive || this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.index.compact(PENDING_ROOM);
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 /** Key within a family: the prefix key itself (a number for IPv4), or prefix and path id. */
@@ -93,10 +140,10 @@ function keyOf(prefix: number | string, pathId: number | undefined): number | st
   return pathId === undefined ? prefix : `${prefix}#${pathId}`;
 }
 
-function table<V>(tables: Map<number, Map<number | string, V>>, family: number): Map<number | string, V> {
+function heldTable(tables: Map<number, PrefixTable<Held>>, family: number): PrefixTable<Held> {
   let t = tables.get(family);
   if (!t) {
-    t = new Map();
+    t = new PrefixTable<Held>(prefixNumber);
     tables.set(family, t);
   }
   return t;
@@ -185,9 +232,13 @@ export const DRAIN_BATCH = 20_000;
 
 export class UpdateGroup {
   /** What the members hold from us (or are being sent), per family. */
-  private readonly held = new Map<number, Map<number | string, Held>>();
-  private readonly pending = new Map<number, Map<number | string, Pending>>();
+  private readonly held = new Map<number, PrefixTable<Held>>();
+  private readonly pending = new Map<number, PendingQueue>();
   private pendingSize = 0;
+  /** The family of the last `set`, its held table and its queue (an UPDATE's routes share one). */
+  private lastFamily = -1;
+  private lastHeld: PrefixTable<Held> | undefined;
+  private lastPending: PendingQueue | undefined;
   /** Number of the last drained batch. */
   seq = 0;
   /** Members catching up from a batch number > 0: withdrawn entries are kept for them. */
@@ -197,7 +248,8 @@ export class UpdateGroup {
   private live = 0;
   private readonly bySource = new Map<string, number>();
   private readonly byOriginator = new Map<string, number>();
-  private readonly byBoth = new Map<string, number>();
+  /** Per source, per ORIGINATOR_ID. */
+  private readonly byBoth = new Map<string, Map<string, number>>();
 
   /** The wire form of each attribute set, per family, encoded once (new sessions get it many times). */
   private readonly wire = new WeakMap<
@@ -244,23 +296,41 @@ export class UpdateGroup {
     source: string | undefined,
   ): void {
     const k = keyOf(prefix, pathId);
-    const h = this.held.get(family)?.get(k);
-    const p = table(this.pending, family);
-    const had = p.has(k);
+    if (family !== this.lastFamily) {
+      this.lastFamily = family;
+      this.lastHeld = heldTable(this.held, family);
+      let q = this.pending.get(family);
+      if (!q) {
+        q = new PendingQueue();
+        this.pending.set(family, q);
+      }
+      this.lastPending = q;
+    }
+    const h = this.lastHeld!.get(k);
+    const q = this.lastPending!;
+    const p = q.index.get(k);
     const same =
       h === undefined || h.attributes === undefined
         ? attributes === undefined
         : h.attributes === attributes && h.source === source;
     if (same) {
       // back to what the members already have: nothing to send
-      if (had) {
-        p.delete(k);
+      if (p) {
+        p.live = false;
+        q.index.delete(k);
         this.pendingSize--;
       }
       return;
     }
-    p.set(k, { prefix, pathId, attributes, source });
-    if (!had) this.pendingSize++;
+    if (p) {
+      p.attributes = attributes;
+      p.source = source;
+      return;
+    }
+    const n: Pending = { prefix, pathId, attributes, source, live: true };
+    q.index.set(k, n);
+    q.queue.push(n);
+    this.pendingSize++;
   }
 
   /** Every route held, of one family or all, is to be announced again. */
@@ -268,8 +338,9 @@ export class UpdateGroup {
     fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
   ): void {
     for (const [family, t] of this.held)
-      for (const h of t.values())
+      t.forEach((h) => {
         if (h.attributes !== undefined) fn(family, h.prefix, h.pathId, h.attributes);
+      });
   }
 
   /**
@@ -281,7 +352,9 @@ export class UpdateGroup {
     fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
   ): void {
     for (const [family, t] of this.held)
-      for (const h of t.values()) if (UpdateGroup.isFor(h, m)) fn(family, h.prefix, h.pathId, h.attributes!);
+      t.forEach((h) => {
+        if (UpdateGroup.isFor(h, m)) fn(family, h.prefix, h.pathId, h.attributes!);
+      });
   }
 
   /** How many routes `m` holds from this group once it is in sync. */
@@ -290,22 +363,24 @@ export class UpdateGroup {
       this.live -
       (this.bySource.get(m.id) ?? 0) -
       (this.byOriginator.get(m.routerId) ?? 0) +
-      (this.byBoth.get(`${m.id}|${m.routerId}`) ?? 0)
+      (this.byBoth.get(m.id)?.get(m.routerId) ?? 0)
     );
   }
 
-  private count(h: Held, delta: number): void {
+  /** Counts a route held (delta 1) or no longer held (-1) with its exclusion, for advertisedTo. */
+  private count(source: string | undefined, originatorId: string | undefined, delta: number): void {
     this.live += delta;
-    const s = h.source;
-    const o = h.attributes?.originatorId;
-    const add = (m: Map<string, number>, k: string): void => {
-      const n = (m.get(k) ?? 0) + delta;
-      if (n === 0) m.delete(k);
-      else m.set(k, n);
-    };
-    if (s !== undefined) add(this.bySource, s);
-    if (o !== undefined) add(this.byOriginator, o);
-    if (s !== undefined && o !== undefined) add(this.byBoth, `${s}|${o}`);
+    if (source !== undefined) tally(this.bySource, source, delta);
+    if (originatorId !== undefined) tally(this.byOriginator, originatorId, delta);
+    if (source !== undefined && originatorId !== undefined) {
+      let m = this.byBoth.get(source);
+      if (!m) {
+        m = new Map();
+        this.byBoth.set(source, m);
+      }
+      tally(m, originatorId, delta);
+      if (m.size === 0) this.byBoth.delete(source);
+    }
   }
 
   /**
@@ -321,34 +396,38 @@ export class UpdateGroup {
     let taken = 0;
     for (const [family, pending] of this.pending) {
       if (taken >= limit) break;
-      if (pending.size === 0) continue;
-      const held = table(this.held, family);
+      if (pending.index.size === 0) {
+        pending.trim(true);
+        continue;
+      }
+      const held = heldTable(this.held, family);
       let batch = batches.get(family);
       if (!batch) {
         batch = new Batch();
         batches.set(family, batch);
       }
-      for (const [k, p] of pending) {
-        if (taken >= limit) break;
-        pending.delete(k);
+      while (taken < limit) {
+        const p = pending.take();
+        if (p === undefined) break;
         taken++;
+        const k = keyOf(p.prefix, p.pathId);
         const h = held.get(k);
-        const before: Exclusion =
-          h?.attributes !== undefined
-            ? { source: h.source, originatorId: h.attributes.originatorId }
-            : NOBODY;
-        if (h?.attributes !== undefined) this.count(h, -1);
+        const had = h?.attributes !== undefined;
+        const before: Exclusion = had
+          ? { source: h!.source, originatorId: h!.attributes!.originatorId }
+          : NOBODY;
         if (p.attributes === undefined) {
           // withdrawn: only members that held it are told
-          if (h === undefined || h.attributes === undefined) continue;
+          if (!had) continue;
+          this.count(before.source, before.originatorId, -1);
           const wk = exclusionKey(before);
           const w = batch.withdraw.get(wk);
           if (w) w.entries.push(p);
           else batch.withdraw.set(wk, { exclusion: before, entries: [p] });
           if (keepTombstones) {
-            h.attributes = undefined;
-            h.source = undefined;
-            h.seq = seq;
+            h!.attributes = undefined;
+            h!.source = undefined;
+            h!.seq = seq;
             this.tombstones.push([family, k]);
           } else {
             held.delete(k);
@@ -356,6 +435,7 @@ export class UpdateGroup {
           continue;
         }
         const now: Exclusion = { source: p.source, originatorId: p.attributes.originatorId };
+        const sameAudience = had && before.source === now.source && before.originatorId === now.originatorId;
         let bySource = batch.announce.get(p.attributes);
         if (!bySource) {
           bySource = new Map();
@@ -365,29 +445,31 @@ export class UpdateGroup {
         if (list) list.push(p);
         else bySource.set(p.source, [p]);
         // a member newly excluded that held the old route gets a withdrawal of its own
-        if (h?.attributes !== undefined && exclusionKey(before) !== exclusionKey(now)) {
+        if (had && !sameAudience) {
           const xk = `${exclusionKey(now)}>${exclusionKey(before)}`;
           const x = batch.extra.get(xk);
           if (x) x.entries.push(p);
           else batch.extra.set(xk, { exclusion: now, before, entries: [p] });
         }
+        if (!sameAudience) {
+          if (had) this.count(before.source, before.originatorId, -1);
+          this.count(now.source, now.originatorId, 1);
+        }
         if (h) {
           h.attributes = p.attributes;
           h.source = p.source;
           h.seq = seq;
-          this.count(h, 1);
         } else {
-          const n: Held = {
+          held.set(k, {
             prefix: p.prefix,
             pathId: p.pathId,
             attributes: p.attributes,
             source: p.source,
             seq,
-          };
-          held.set(k, n);
-          this.count(n, 1);
+          });
         }
       }
+      pending.trim();
     }
     this.pendingSize -= taken;
     if (!encode) return { seq, bytes: new Uint8Array(0), sharedEnd: 0, runs: [], messages: 0 };
@@ -459,12 +541,12 @@ export class UpdateGroup {
     const ctx = this.ctx;
     const families = new Set([...this.held.keys(), ...(previous?.held.keys() ?? [])]);
     for (const family of families) {
-      const t = this.held.get(family) ?? new Map<number | string, Held>();
+      const t = this.held.get(family) ?? new PrefixTable<Held>(prefixNumber);
       const all = since === 0 || full.has(family);
       const announce = new Map<RouteAttributes, Entry[]>();
       const withdraw: Entry[] = [];
-      for (const h of t.values()) {
-        if (!all && h.seq <= since) continue;
+      t.forEach((h) => {
+        if (!all && h.seq <= since) return;
         const a = h.attributes;
         if (a !== undefined && UpdateGroup.isFor(h, m)) {
           const list = announce.get(a);
@@ -473,11 +555,11 @@ export class UpdateGroup {
         } else if (since > 0) {
           withdraw.push(h);
         }
-      }
-      for (const [k, h] of previous?.held.get(family) ?? []) {
+      });
+      previous?.held.get(family)?.forEach((h, k) => {
         const here = t.get(k);
         if (UpdateGroup.isFor(h, m) && (here === undefined || !UpdateGroup.isFor(here, m))) withdraw.push(h);
-      }
+      });
       const addPath = hasAddPath(ctx, family >> 8, family & 255);
       for (const [a, entries] of announce) w.run(NOBODY, (bw) => this.announce(bw, family, a, entries));
       if (withdraw.length > 0)
@@ -492,6 +574,13 @@ export class UpdateGroup {
   get maxMessage(): number {
     return maxMessageLength(this.ctx);
   }
+}
+
+/** Adds delta to the count of k, keeping no zero counts. */
+function tally(m: Map<string, number>, k: string, delta: number): void {
+  const n = (m.get(k) ?? 0) + delta;
+  if (n === 0) m.delete(k);
+  else m.set(k, n);
 }
 
 function wants(r: ChunkRun, m: MemberIdentity): boolean {
