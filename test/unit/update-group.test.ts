@@ -171,6 +171,44 @@ describe('UpdateGroup', () => {
     expect(g.pendingCount).toBe(0);
   });
 
+  it('drains in batches in the order changes were first made; an undone and redone change goes last', () => {
+    const g = group();
+    const a = attrs('100.64.0.1');
+    const b = attrs('100.64.0.2', '10.0.0.9');
+    const n = 50_000;
+    const prefixes = Array.from({ length: n }, (_, i) => (((10 << 24) | (i << 6)) >>> 0) * 64 + 26);
+    for (const p of prefixes) g.set(IPV4_UNICAST, p, undefined, a, 'A');
+    // the first prefix: undone (nothing held yet, so nothing to send), then set again: now the last
+    g.set(IPV4_UNICAST, prefixes[0]!, undefined, undefined, undefined);
+    g.set(IPV4_UNICAST, prefixes[0]!, undefined, b, 'B');
+    expect(g.pendingCount).toBe(n);
+    const view = new View();
+    const order: number[] = [];
+    for (let chunk = g.drain(7_000); chunk; chunk = g.drain(7_000)) {
+      view.take(chunk, C);
+      const m = decodeMessage(chunk.bytes.subarray(0, (chunk.bytes[16]! << 8) | chunk.bytes[17]!));
+      if (m.type === 'update') order.push(m.nlri.prefixes[0] as number);
+    }
+    expect(g.pendingCount).toBe(0);
+    expect(view.routes.size).toBe(n);
+    expect(view.routes.get(formatIpv4Key(prefixes[0]!))).toBe('100.64.0.2');
+    // each batch starts where the last stopped
+    expect(order.slice(0, 3)).toEqual([prefixes[1], prefixes[7_001], prefixes[14_001]]);
+    // held per exclusion: A gets none of its own, the member with router id 10.0.0.9 not the reflected one
+    expect(g.advertisedTo(C)).toBe(n);
+    expect(g.advertisedTo(A)).toBe(1);
+    expect(g.advertisedTo({ id: 'B', routerId: '10.0.0.9' })).toBe(n - 1);
+    // a second round over the same prefixes: changes coalesce in place, the counts follow
+    for (const p of prefixes) g.set(IPV4_UNICAST, p, undefined, b, 'B');
+    for (const p of prefixes.slice(0, 10)) g.set(IPV4_UNICAST, p, undefined, undefined, undefined);
+    expect(g.pendingCount).toBe(n);
+    for (let chunk = g.drain(); chunk; chunk = g.drain()) view.take(chunk, C);
+    expect(view.routes.size).toBe(n - 10);
+    expect(g.advertisedTo(C)).toBe(n - 10);
+    expect(g.advertisedTo(A)).toBe(n - 10);
+    expect(g.advertisedTo({ id: 'B', routerId: '10.0.0.9' })).toBe(0);
+  });
+
   it('brings a member that fell behind to exactly what an in-sync member holds', () => {
     const g = group();
     const inSync = new View();
