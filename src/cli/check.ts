@@ -3,7 +3,13 @@
 
 import { ConfigError, checkConfigFile, formatIssue } from '../config/load.js';
 import { WELL_KNOWN_COMMUNITIES } from '../config/schema.js';
-import { formatEndpoint, type OriginateRoute, type PeerConfig, type TernConfig } from '../config/types.js';
+import {
+  type ExportRule,
+  formatEndpoint,
+  type OriginateRoute,
+  type PeerConfig,
+  type TernConfig,
+} from '../config/types.js';
 
 const COMMUNITY_NAMES = new Map(Object.entries(WELL_KNOWN_COMMUNITIES).map(([name, c]) => [c, name]));
 
@@ -33,9 +39,26 @@ export function runCheckJson(path: string, out: (s: string) => void, err: (s: st
   return runCheck(path, out, err, true);
 }
 
-/** `<file>: OK`, then one line per peer and one per originated prefix. */
+/** `<file>: OK`, then one line per peer, one per originated prefix and one per export rule. */
 export function summary(file: string, config: TernConfig): string[] {
-  return [`${file}: OK`, ...config.peers.map(peerLine), ...config.originate.map(originateLine)];
+  return [
+    `${file}: OK`,
+    ...config.peers.map(peerLine),
+    ...config.originate.map(originateLine),
+    ...config.exportFilter.map(exportRuleLine),
+  ];
+}
+
+function communityText(c: number): string {
+  return COMMUNITY_NAMES.get(c) ?? `${c >>> 16}:${c & 0xffff}`;
+}
+
+/** `export reject 10.245.0.0/16`, `export accept 10.244.1.0/26 exact`, `export addCommunities ... 64512:100`, `export reject any` */
+export function exportRuleLine(r: ExportRule): string {
+  const parts = ['export', r.action, r.prefix ?? 'any'];
+  if (r.prefix !== undefined && r.match !== 'orLonger') parts.push(r.match);
+  if (r.communities.length > 0) parts.push(r.communities.map(communityText).join(','));
+  return parts.join(' ');
 }
 
 /** `Mesh_10_0_0_2 10.0.0.2:179 AS 64512 ibgp [passive] ipv4-unicast ipv6-unicast holdTime 90` */
@@ -50,10 +73,7 @@ export function peerLine(p: PeerConfig): string {
 export function originateLine(r: OriginateRoute): string {
   const parts = ['originate', r.prefix];
   if (r.communities.length > 0) {
-    parts.push(
-      'communities',
-      r.communities.map((c) => COMMUNITY_NAMES.get(c) ?? `${c >>> 16}:${c & 0xffff}`).join(','),
-    );
+    parts.push('communities', r.communities.map(communityText).join(','));
   }
   if (r.localPref !== undefined) parts.push('localPref', String(r.localPref));
   if (r.med !== undefined) parts.push('med', String(r.med));

@@ -83,7 +83,8 @@ export async function firstLoad(feed: ConfigFeed, log: Logger): Promise<TernConf
     },
     log,
   );
-  await server.start(); // a second tern on the same socket stops here
+  // The signal listeners go in before anything is awaited: a SIGTERM that comes while the socket is being
+  // bound ends the wait as one that comes later does, instead of killing the process with the default action.
   let stop: () => void = () => {};
   const stopped = new Promise<undefined>((resolve) => {
     stop = () => resolve(undefined);
@@ -91,6 +92,7 @@ export async function firstLoad(feed: ConfigFeed, log: Logger): Promise<TernConf
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   try {
+    await server.start(); // a second tern on the same socket stops here
     return await Promise.race([feed.load(), stopped]);
   } finally {
     process.off('SIGTERM', stop);

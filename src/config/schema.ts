@@ -30,6 +30,9 @@ import {
   ADD_PATH_MODES,
   DEFAULTS,
   ENCAPSULATIONS,
+  EXPORT_ACTIONS,
+  EXPORT_MATCHES,
+  type ExportRule,
   FAMILY_NAMES,
   type FamilyName,
   LOG_LEVELS,
@@ -547,6 +550,42 @@ export const routeSchema = z
     'canonical' in v ? { prefix: v, communities: [] } : { ...v, communities: v.communities ?? [] },
   );
 
+const EXPORT_RULE_WHAT = 'a mapping {prefix, match, action, communities}';
+
+/** One rule of the export filter (types.ts ExportRule). */
+export const exportRuleSchema = mapping(
+  {
+    prefix: prefixSchema.optional(),
+    match: choice(EXPORT_MATCHES).optional(),
+    action: choice(EXPORT_ACTIONS),
+    communities: communitiesSchema.optional(),
+  },
+  EXPORT_RULE_WHAT,
+).transform((o, ctx): ExportRule => {
+  if (o.action === 'addCommunities' && (o.communities ?? []).length === 0) {
+    return fail(ctx, o.communities, 'action addCommunities needs a non-empty list of communities', [
+      'communities',
+    ]);
+  }
+  if (o.action !== 'addCommunities' && o.communities !== undefined) {
+    return fail(
+      ctx,
+      o.communities,
+      `communities go with action addCommunities (an ${o.action} rule adds none)`,
+      ['communities'],
+    );
+  }
+  if (o.prefix === undefined && o.match !== undefined) {
+    return fail(ctx, o.match, 'match needs a prefix (a rule without one matches every route)', ['match']);
+  }
+  return {
+    ...(o.prefix !== undefined ? { prefix: o.prefix.canonical, family: o.prefix.family } : {}),
+    match: o.match ?? 'orLonger',
+    action: o.action,
+    communities: o.communities ?? [],
+  };
+});
+
 const POOL_WHAT = 'a mapping {cidr, encapsulation, crossSubnet, blockSize, disableBgpExport, programRoutes}';
 const BLOCK_SIZE_WHAT = 'an integer 20..32 (IPv4) or 116..128 (IPv6): a prefix length, as Calico allows';
 
@@ -744,6 +783,9 @@ export const configShape = {
     }))
     .optional(),
   originate: z.array(routeSchema, { error: msg('a list of prefixes') }).optional(),
+  exportFilter: z
+    .array(exportRuleSchema, { error: msg('a list of export rules ({prefix, match, action})') })
+    .optional(),
   multipath: booleanSchema.optional(),
   nextHopResolution: choice(['kernel', 'none'] as const).optional(),
   reflector: z

@@ -35,6 +35,28 @@ export interface OriginateRoute {
   readonly blackhole?: boolean;
 }
 
+export type ExportMatch = 'orLonger' | 'exact' | 'longer';
+export const EXPORT_MATCHES: readonly ExportMatch[] = ['orLonger', 'exact', 'longer'];
+export type ExportAction = 'accept' | 'reject' | 'addCommunities';
+export const EXPORT_ACTIONS: readonly ExportAction[] = ['accept', 'reject', 'addCommunities'];
+
+/**
+ * One rule of the export filter, which every route sent to a BGP peer passes (originated, learned and
+ * reflected alike), as BIRD's `export filter` does. Rules are tried in order: the first `accept` or
+ * `reject` whose prefix matches decides; `addCommunities` adds its communities and goes on. A route
+ * that no deciding rule matches is sent.
+ */
+export interface ExportRule {
+  /** Canonical prefix text; absent: every prefix of both families. */
+  readonly prefix?: string;
+  readonly family?: FamilyName;
+  /** `orLonger`: the prefix and everything inside it (BIRD's `net ~ p`); `exact`: `net = p`; `longer`: inside only. */
+  readonly match: ExportMatch;
+  readonly action: ExportAction;
+  /** RFC 1997 communities as uint32 (`addCommunities` only). */
+  readonly communities: readonly number[];
+}
+
 /** A Calico IP pool: where pod addresses come from, and how traffic to them crosses between nodes. */
 export interface PoolConfig {
   /** Canonical prefix text. */
@@ -149,6 +171,8 @@ export interface TernConfig {
   /** Next hop for originated routes of a family when the session's own local address is of the other. */
   readonly nextHop: { readonly ipv4?: string; readonly ipv6?: string };
   readonly originate: readonly OriginateRoute[];
+  /** What may be sent to peers, and the communities added on the way (empty: everything, unchanged). */
+  readonly exportFilter: readonly ExportRule[];
   /**
    * ECMP: routes equal to the best down to the router-id step are installed together (BIRD's `merge
    * paths`, on in Calico's kernel protocol). Shown by `show routes --all`; used by the kernel writer.

@@ -151,6 +151,7 @@ export class Speaker {
       ownAddresses(config),
       resolver ? (nh) => resolver.resolvable(nh) : undefined,
     );
+    router.setExportFilter(config.exportFilter);
     router.setOriginated(config.originate);
     return router;
   }
@@ -360,6 +361,8 @@ export class Speaker {
     if (!globalChange && JSON.stringify(prev.originate) !== JSON.stringify(next.originate)) {
       this.router.setOriginated(this.originated());
     }
+    // a new export filter: the groups' tables follow it (withdrawals, new routes), no session resets
+    if (!globalChange) this.router.setExportFilter(next.exportFilter);
     if (!sameNextHop(prev, next)) for (const peer of this.peers.values()) peer.refreshExports();
     this.log.info(
       { added, removed, changed, unchanged: this.peers.size - added - changed },

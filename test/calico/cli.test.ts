@@ -43,6 +43,8 @@ describe('tern calico render', () => {
         /^Mesh_10_0_0_9 10\.0\.0\.9:179 AS 64512 ibgp passive ipv4-unicast holdTime 240$/m,
         /^Mesh_fd00_0_0_1__b \[fd00:0:0:1::b\]:179 AS 64512 ibgp passive ipv6-unicast holdTime 240$/m,
         /^originate 10\.244\.0\.64\/26 localPref 2147482623$/m,
+        // Calico's export filter, one line per rule, in its order
+        /^export accept 10\.244\.0\.64\/26 exact\nexport reject 10\.244\.0\.64\/26 longer\n(.*\n)*export accept 10\.244\.0\.0\/16\n(.*\n)*export reject any$/m,
       ],
     ],
     [

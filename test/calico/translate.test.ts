@@ -500,7 +500,7 @@ describe('blocks and pools', () => {
 describe('service ranges and communities', () => {
   const nodes = node('a', { v4: '10.0.0.1/24' });
 
-  it('originates the service ranges from every node not excluded, with their communities', () => {
+  it('originates the service ranges from every node not excluded; the export filter adds their communities', () => {
     const cfg = bgpConfig(`
 serviceClusterIPs: [{cidr: 10.96.0.0/12}]
 serviceExternalIPs: [{cidr: 192.0.2.0/24}, {cidr: 192.0.2.77/32}]
@@ -512,10 +512,19 @@ ipv4NormalRoutePriority: 512`);
     const out = render([nodes, cfg], 'a');
     expect(out.document.originate).toEqual([
       { prefix: '10.96.0.0/12', localPref: 2147483135 },
-      { prefix: '192.0.2.0/24', communities: ['64512:300', '64512:301'], localPref: 2147483135 },
+      { prefix: '192.0.2.0/24', localPref: 2147483135 },
       { prefix: '198.51.100.0/24', localPref: 2147483135 },
     ]);
-    expect(out.config.originate[1]!.communities).toEqual(
+    // Calico's order: communities, then the static routes (every configured range, the /32 included)
+    expect(out.document.exportFilter).toEqual([
+      { prefix: '192.0.2.0/24', action: 'addCommunities', communities: ['64512:300', '64512:301'] },
+      { prefix: '10.96.0.0/12', action: 'accept' },
+      { prefix: '192.0.2.0/24', action: 'accept' },
+      { prefix: '192.0.2.77/32', action: 'accept' },
+      { prefix: '198.51.100.0/24', action: 'accept' },
+      { action: 'reject' },
+    ]);
+    expect(out.config.exportFilter[0]!.communities).toEqual(
       [(64512 << 16) + 300, (64512 << 16) + 301].map((c) => c >>> 0),
     );
     const w = out.warnings.map((x) => `${x.path}: ${x.message}`).join('\n');
@@ -529,27 +538,56 @@ ipv4NormalRoutePriority: 512`);
       { 'node.kubernetes.io/exclude-from-external-load-balancers': 'true' },
     );
     expect(doc([excluded, cfg], 'a').originate).toEqual([]);
+    expect(doc([excluded, cfg], 'a').exportFilter.filter((r) => r.action === 'accept')).toEqual([]);
     const noAggregation = bgpConfig(
       'serviceLoadBalancerIPs: [{cidr: 198.51.100.0/24}]\nserviceLoadBalancerAggregation: Disabled',
     );
     expect(doc([nodes, noAggregation], 'a').originate).toEqual([]);
   });
 
-  it('adds the communities of a prefixAdvertisement to the blocks inside it; node.<name> overrides', () => {
+  it('adds the communities of a prefixAdvertisement to every route exported inside it; node.<name> overrides', () => {
     const r = [
       nodes,
       affinity('b1', 'a', '10.244.1.0/26'),
       bgpConfig('prefixAdvertisements: [{cidr: 10.244.0.0/16, communities: ["64512:100"]}]'),
     ];
-    expect(doc(r, 'a').originate[0]!.communities).toEqual(['64512:100']);
+    const adds = (d: ReturnType<typeof doc>) => d.exportFilter.filter((x) => x.action === 'addCommunities');
+    expect(doc(r, 'a').originate[0]!.communities).toBeUndefined();
+    expect(adds(doc(r, 'a'))).toEqual([
+      { prefix: '10.244.0.0/16', action: 'addCommunities', communities: ['64512:100'] },
+    ]);
     const own = bgpConfig(
       'prefixAdvertisements: [{cidr: 10.244.1.0/24, communities: ["64512:200"]}]',
       'node.a',
     );
-    expect(doc([...r, own], 'a').originate[0]!.communities).toEqual(['64512:200']);
-    expect(
-      doc([...r, bgpConfig('prefixAdvertisements: []', 'node.a')], 'a').originate[0]!.communities,
-    ).toBeUndefined();
+    expect(adds(doc([...r, own], 'a'))).toEqual([
+      { prefix: '10.244.1.0/24', action: 'addCommunities', communities: ['64512:200'] },
+    ]);
+    expect(adds(doc([...r, bgpConfig('prefixAdvertisements: []', 'node.a')], 'a'))).toEqual([]);
+  });
+
+  it("gives Calico's export filter in its order: disabled pools, communities, blocks, services, pools, reject", () => {
+    const r = [
+      nodes,
+      pool('p1', 'cidr: 10.244.0.0/16'),
+      pool('off', 'cidr: 10.245.0.0/16\ndisableBGPExport: true'),
+      affinity('b1', 'a', '10.244.1.0/26'),
+      affinity('b2', 'a', '10.244.2.0/26', 'pendingDeletion'),
+      affinity('b3', 'b', '10.244.3.0/26'),
+      bgpConfig(
+        'serviceClusterIPs: [{cidr: 10.96.0.0/12}]\nprefixAdvertisements: [{cidr: 10.244.0.0/16, communities: ["64512:100"]}]',
+      ),
+    ];
+    expect(doc(r, 'a').exportFilter).toEqual([
+      { prefix: '10.245.0.0/16', action: 'reject' },
+      { prefix: '10.244.0.0/16', action: 'addCommunities', communities: ['64512:100'] },
+      // calico_aggr has no rule for a block being deleted, nor for another node's
+      { prefix: '10.244.1.0/26', match: 'exact', action: 'accept' },
+      { prefix: '10.244.1.0/26', match: 'longer', action: 'reject' },
+      { prefix: '10.96.0.0/12', action: 'accept' },
+      { prefix: '10.244.0.0/16', action: 'accept' },
+      { action: 'reject' },
+    ]);
   });
 
   it('refuses large communities and communities out of range', () => {
@@ -557,7 +595,7 @@ ipv4NormalRoutePriority: 512`);
       'prefixAdvertisements: [{cidr: 10.244.0.0/16, communities: ["64512:1:2", "70000:1"]}]',
     );
     expect(errorsOf([nodes, cfg], 'a')).toEqual([
-      "a.yaml: document 2 (BGPConfiguration default): spec.prefixAdvertisements[0].communities[0]: 64512:1:2 is a large community (RFC 8092); tern's originate has RFC 1997 communities only, so it cannot add it as BIRD would",
+      "a.yaml: document 2 (BGPConfiguration default): spec.prefixAdvertisements[0].communities[0]: 64512:1:2 is a large community (RFC 8092); tern's export filter adds RFC 1997 communities only, so it cannot add it as BIRD would",
       'a.yaml: document 2 (BGPConfiguration default): spec.prefixAdvertisements[0].communities[1]: 70000:1: each half of a community is 0..65535',
     ]);
   });
@@ -593,7 +631,7 @@ spec:
       'a',
     );
     expect(withFilter[0]).toMatch(
-      /\(BGPPeer p\): spec\.filters: BGPFilter f has IPv4 rules; tern's config has no route filters yet/,
+      /\(BGPPeer p\): spec\.filters: BGPFilter f has IPv4 rules; tern's export filter is one for all peers and it has no per-peer import or export filters yet/,
     );
     // a filter without rules for the family, or one that does not exist, changes nothing in Calico either
     const v6filter = filter.replace('exportV4', 'exportV6');

@@ -115,6 +115,8 @@ describe('tern run with metrics: GET /metrics', () => {
       const code = await new Promise<number | null>((resolve) => a.child.once('exit', (c) => resolve(c)));
       expect(code).toBe(1);
       expect(a.stderr()).toContain(`tern run: cannot start: metrics: cannot listen on 127.0.0.1:${port}`);
+      // B stops once it is up: a SIGTERM while Node is still loading the modules kills it (no handler yet)
+      await waitLong('B listening', () => b.stderr().includes('listening'));
       expect(await b.stop()).toBe(0);
     } finally {
       taken.close();

@@ -61,6 +61,7 @@ describe('defaults', () => {
       metrics: null,
       nextHop: {},
       originate: [],
+      exportFilter: [],
       multipath: true,
       nextHopResolution: 'kernel',
       reflector: null,

@@ -5,7 +5,7 @@
 // in batches, a turn of the event loop at a time, and each member queues the same bytes.
 
 import { performance } from 'node:perf_hooks';
-import type { OriginateRoute } from '../../config/types.js';
+import type { ExportRule, OriginateRoute } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { isReflectionLoop, type ReflectorConfig } from '../../reflector/rules.js';
 import type { CodecContext } from '../messages/context.js';
@@ -16,6 +16,7 @@ import { treatAsWithdraw, type UpdateMessage } from '../messages/update.js';
 import type { AdjRibIn, RouteAttributes } from './adj-rib-in.js';
 import { type DecisionOptions, explainRanking, multipathSet } from './decision.js';
 import { type ExportContext, exportRoute } from './export.js';
+import { ExportFilter, withCommunities } from './export-filter.js';
 import { type Change, LocRib } from './loc-rib.js';
 import { usableNextHop } from './next-hop.js';
 import { LOCAL_PEER_ID, type PeerInfo, type Route } from './types.js';
@@ -154,6 +155,10 @@ export class Router {
   private readonly subscribers = new Set<SelectedListener>();
   /** ECMP for subscribers: equal-cost paths beside the best (BIRD's merge paths). */
   multipathEnabled = true;
+  /** Which prefixes go to peers at all, and the communities added (config exportFilter). */
+  private filter = new ExportFilter([]);
+  /** Exported attributes with the filter's communities added: one object per (attributes, additions). */
+  private withAdded = new WeakMap<RouteAttributes, Map<readonly number[], RouteAttributes>>();
   private readonly local: PeerInfo;
   /** ADD-PATH send: a stable path identifier per source path (peer and its own path id). */
   private readonly pathIds = new Map<string, number>();
@@ -593,6 +598,26 @@ export class Router {
   }
 
   /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */
+  /**
+   * The export filter (config exportFilter). A new one is applied to what every group holds: prefixes it
+   * now rejects are withdrawn, those it now accepts are sent, changed communities announced again.
+   */
+  setExportFilter(rules: readonly ExportRule[]): void {
+    if (JSON.stringify(rules) === JSON.stringify(this.filter.rules)) return;
+    this.filter = new ExportFilter(rules);
+    this.withAdded = new WeakMap();
+    if (this.deferral) return; // the full table goes out when the deferral ends
+    for (const gs of this.groups.values()) {
+      for (const family of gs.families) {
+        if (gs.addPathSend.has(family))
+          this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(gs, family, prefix));
+        else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(gs, family, prefix, best));
+      }
+      if (gs.group.pendingCount > 0) this.dirty.add(gs);
+    }
+    this.bookDrain();
+  }
+
   setOriginated(routes: readonly OriginateRoute[]): void {
     const changes: Change[] = [];
     const touched: Touched[] = [];
@@ -716,7 +741,8 @@ export class Router {
     const k = `${family}|${prefix}`;
     const before = gs.sentPaths.get(k);
     const now = new Set<number>();
-    const candidates = this.locRib.candidates(family, prefix);
+    const added = this.filter.check(family, prefix);
+    const candidates = added === undefined ? [] : this.locRib.candidates(family, prefix);
     const limit = gs.addPathLimit;
     // with a limit, the best paths in decision order (ineligible ones rank last and are skipped)
     const ordered =
@@ -726,7 +752,7 @@ export class Router {
     for (const r of ordered) {
       if (limit !== undefined && now.size >= limit) break;
       if (this.decision.nextHopResolvable && !this.decision.nextHopResolvable(r)) continue;
-      const attrs = this.exported(gs, r);
+      const attrs = added && this.exported(gs, r, added);
       if (attrs === undefined) continue;
       const id = this.pathIdOf(r);
       now.add(id);
@@ -749,12 +775,34 @@ export class Router {
 
   private exportTo(gs: GroupState, family: number, prefix: number | string, route: Route | undefined): void {
     const pathId = gs.addPathSend.has(family) ? 1 : undefined;
-    const attrs = route ? this.exported(gs, route) : undefined;
+    const added = route ? this.filter.check(family, prefix) : undefined;
+    const attrs = route && added ? this.exported(gs, route, added) : undefined;
     gs.group.set(family, prefix, pathId, attrs, attrs && route ? sourceOf(gs, route) : undefined);
   }
 
-  /** The attributes `route` is sent to the group with (undefined: not sent), one object per result. */
-  private exported(gs: GroupState, route: Route): RouteAttributes | undefined {
+  /**
+   * The attributes `route` is sent to the group with (undefined: not sent), one object per result, with
+   * the export filter's communities `added` to it.
+   */
+  private exported(gs: GroupState, route: Route, added: readonly number[]): RouteAttributes | undefined {
+    const attrs = this.exportedBare(gs, route);
+    if (attrs === undefined || added.length === 0) return attrs;
+    let byAdded = this.withAdded.get(attrs);
+    if (!byAdded) {
+      byAdded = new Map();
+      this.withAdded.set(attrs, byAdded);
+    }
+    let out = byAdded.get(added);
+    if (out === undefined) {
+      const communities = withCommunities(attrs.communities, added);
+      out = communities === attrs.communities ? attrs : { ...attrs, communities };
+      byAdded.set(added, out);
+    }
+    return out;
+  }
+
+  /** exported() before the filter's communities. */
+  private exportedBare(gs: GroupState, route: Route): RouteAttributes | undefined {
     let bySource = gs.exportCache.get(route.attributes);
     if (!bySource) {
       bySource = new Map();

@@ -5,7 +5,7 @@
 
 import { Document } from 'yaml';
 import { ConfigError, checkConfigText } from '../load.js';
-import type { TernConfig } from '../types.js';
+import type { ConfigDocument, TernConfig } from '../types.js';
 import { CalicoError, type CalicoIssue } from './issues.js';
 import type { CalicoResources } from './resources.js';
 import { type NativeDocument, type Provenance, type TranslateOptions, translateCalico } from './translate.js';
@@ -78,10 +78,11 @@ function traced(path: string, message: string, provenance: ReadonlyMap<string, P
   };
 }
 
-/** Block YAML, with each peer, originated prefix and pool on one line (as the examples in docs/config.md). */
+/** Block YAML, with each peer, originated prefix, export rule and pool on one line (as the examples in docs/config.md). */
 function toYaml(doc: NativeDocument): string {
-  const d = new Document(doc, { version: '1.2' });
-  for (const key of ['peers', 'originate', 'pools']) {
+  // the translator's document is one the native schema declares (checked by the compiler)
+  const d = new Document(doc satisfies ConfigDocument, { version: '1.2' });
+  for (const key of ['peers', 'originate', 'exportFilter', 'pools']) {
     const seq = d.get(key, true) as { items?: { flow?: boolean }[] } | undefined;
     for (const item of seq?.items ?? []) item.flow = true;
   }

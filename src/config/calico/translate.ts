@@ -70,6 +70,14 @@ export interface NativeOriginate {
   blackhole?: boolean;
 }
 
+/** One rule of the native export filter (docs/config.md exportFilter). */
+export interface NativeExportRule {
+  prefix?: string;
+  match?: 'exact' | 'longer';
+  action: 'accept' | 'reject' | 'addCommunities';
+  communities?: string[];
+}
+
 export interface NativePool {
   cidr: string;
   encapsulation: 'none' | 'ipip' | 'vxlan';
@@ -99,6 +107,7 @@ export interface NativeDocument {
   kernel: { write: boolean };
   pools: NativePool[];
   originate: NativeOriginate[];
+  exportFilter: NativeExportRule[];
   peers: NativePeer[];
 }
 
@@ -292,6 +301,7 @@ export function translateCalico(res: CalicoResources, opts: TranslateOptions): T
   const clusterId = cluster.rrClusterID(opts.node);
   if (clusterId !== '') provenance.set('reflector', where(self, 'spec.bgp.routeReflectorClusterID'));
   const severity = mine?.spec.logSeverityScreen ?? global?.spec.logSeverityScreen;
+  const ads = advertisements(cluster, self, issues);
   const originated = originate(cluster, res, self, issues, provenance);
   res.ipPools.forEach((p, i) => {
     provenance.set(`pools[${i}]`, where(p, 'spec'));
@@ -316,6 +326,7 @@ export function translateCalico(res: CalicoResources, opts: TranslateOptions): T
     kernel: { write: opts.kernelWrite ?? true },
     pools: res.ipPools.map((p) => nativePool(p, cluster.global?.spec.programClusterRoutes)),
     originate: originated,
+    exportFilter: exportFilter(cluster, res, self, ads),
     peers: peers.map((p) => p.peer),
   };
   kernelNotes(cluster, res, self, issues, opts.kernelWrite ?? true);
@@ -521,8 +532,8 @@ class FamilyRender {
       if (filter.rules[`import${suffix}`] + filter.rules[`export${suffix}`] > 0) {
         refuse(
           'spec.filters',
-          `BGPFilter ${f} has IPv${this.family} rules; tern's config has no route filters yet, so it cannot filter ` +
-            'as BIRD would',
+          `BGPFilter ${f} has IPv${this.family} rules; tern's export filter is one for all peers and it has no ` +
+            'per-peer import or export filters yet, so it cannot filter as BIRD would',
         );
       }
     }
@@ -565,7 +576,6 @@ function originate(
   provenance: Map<string, Provenance>,
 ): NativeOriginate[] {
   const global = cluster.global;
-  const mine = cluster.perNode.get(self.name);
   const routes: { prefix: Prefix; from: Provenance; block?: true }[] = [];
   const poolOf = (p: Prefix): CalicoIpPool | undefined => res.ipPools.find((pool) => covers(pool.cidr, p));
   for (const b of res.blockAffinities) {
@@ -608,10 +618,42 @@ function originate(
     }
   }
 
-  // communities (processCommunityRules + apply_communities): the node's own prefixAdvertisements, else
-  // the global ones; each community value "aa:nn", or the name of one in that resource's `communities`
+  const out: NativeOriginate[] = [];
+  const seen = new Set<string>();
+  for (const r of routes) {
+    if (seen.has(r.prefix.prefix)) continue;
+    seen.add(r.prefix.prefix);
+    const priority =
+      (r.prefix.family === 4 ? global?.spec.ipv4NormalRoutePriority : global?.spec.ipv6NormalRoutePriority) ??
+      DEFAULT_ROUTE_PRIORITY;
+    provenance.set(`originate[${out.length}]`, r.from);
+    out.push({
+      prefix: r.prefix.prefix,
+      // confd's export filter: bgp_local_pref = BirdIntMaxValue - krt_metric (the normal route priority)
+      localPref: BIRD_INT_MAX - priority,
+      // bird_aggr.cfg: a block is a static blackhole route that BIRD writes to the kernel too (service
+      // ranges are blackholes in BIRD's static protocol but are not written: calico_kernel_programming)
+      ...(r.block ? { blackhole: true } : {}),
+    });
+  }
+  return out;
+}
+
+interface Advertisement {
+  readonly prefix: Prefix;
+  readonly communities: readonly string[];
+}
+
+/**
+ * The communities Calico adds per prefix (processCommunityRules): the node's own prefixAdvertisements
+ * (BGPConfiguration node.<name>), else the global ones; each community "aa:nn", or the name of one in
+ * that resource's `communities`.
+ */
+function advertisements(cluster: Cluster, self: CalicoNode, issues: Issues): Advertisement[] {
+  const global = cluster.global;
+  const mine = cluster.perNode.get(self.name);
   const adsFrom = mine?.spec.prefixAdvertisements !== undefined ? mine : global;
-  const ads: { prefix: Prefix; communities: string[] }[] = [];
+  const ads: Advertisement[] = [];
   (adsFrom?.spec.prefixAdvertisements ?? []).forEach((ad, i) => {
     const path = `spec.prefixAdvertisements[${i}]`;
     const values = new Set<string>();
@@ -632,46 +674,71 @@ function originate(
         issues.error(
           adsFrom,
           `${path}.communities[${j}]`,
-          `${value} is a large community (RFC 8092); tern's originate has RFC 1997 communities only, so it cannot ` +
-            'add it as BIRD would',
+          `${value} is a large community (RFC 8092); tern's export filter adds RFC 1997 communities only, so it ` +
+            'cannot add it as BIRD would',
         );
       } else if (parts[0]! > 65535 || parts[1]! > 65535) {
         issues.error(adsFrom, `${path}.communities[${j}]`, `${value}: each half of a community is 0..65535`);
       } else values.add(value);
     });
-    ads.push({ prefix: ad.cidr, communities: [...values].sort() });
-    issues.warn(
-      adsFrom,
-      path,
-      `tern adds the communities to its own announcements inside ${ad.cidr.prefix} (blocks, service ranges); ` +
-        'it cannot yet add them to other routes it exports there (borrowed /32 host routes learned from the ' +
-        'kernel, routes it reflects or passes on), as BIRD does',
-    );
+    if (values.size > 0) ads.push({ prefix: ad.cidr, communities: [...values].sort() });
   });
+  return ads;
+}
 
-  const out: NativeOriginate[] = [];
-  const seen = new Set<string>();
-  for (const r of routes) {
-    if (seen.has(r.prefix.prefix)) continue;
-    seen.add(r.prefix.prefix);
-    const communities = [
-      ...new Set(ads.filter((a) => covers(a.prefix, r.prefix)).flatMap((a) => a.communities)),
-    ];
-    const priority =
-      (r.prefix.family === 4 ? global?.spec.ipv4NormalRoutePriority : global?.spec.ipv6NormalRoutePriority) ??
-      DEFAULT_ROUTE_PRIORITY;
-    provenance.set(`originate[${out.length}]`, r.from);
-    out.push({
-      prefix: r.prefix.prefix,
-      ...(communities.length > 0 ? { communities } : {}),
-      // confd's export filter: bgp_local_pref = BirdIntMaxValue - krt_metric (the normal route priority)
-      localPref: BIRD_INT_MAX - priority,
-      // bird_aggr.cfg: a block is a static blackhole route that BIRD writes to the kernel too (service
-      // ranges are blackholes in BIRD's static protocol but are not written: calico_kernel_programming)
-      ...(r.block ? { blackhole: true } : {}),
-    });
+/**
+ * Calico's export filter for BGP peers (bird_ipam.cfg calico_export_to_bgp_peers, bird_aggr.cfg
+ * calico_aggr), in its order, as native export rules: every route sent to any peer passes it, whether
+ * originated, learned from the kernel, reflected or passed on from another peer.
+ *   1. reject_disabled_pools: nothing inside a pool with disableBGPExport;
+ *   2. (iBGP: nothing on Felix's tunnel devices `*.cali`, `*.calico`: tern learns only host routes to
+ *      `kernel.learn.interfaces` (cali*) and blocks, so no such route reaches the filter);
+ *   3. apply_communities: the prefixAdvertisements' communities;
+ *   4. calico_aggr: each confirmed block of this node (no state: confirmed), and nothing beneath it;
+ *   5. the static routes (the service ranges, unless the node is excluded);
+ *   6. anything inside a pool (without disableBGPExport);
+ *   7. reject everything else: a default route or a foreign prefix from a ToR is not passed on.
+ * (The route-reflector allowlist, /allowlist, holds per-Service routes from the Kubernetes API, which
+ * tern does not read.)
+ */
+function exportFilter(
+  cluster: Cluster,
+  res: CalicoResources,
+  self: CalicoNode,
+  ads: readonly Advertisement[],
+): NativeExportRule[] {
+  const rules: NativeExportRule[] = [];
+  for (const p of res.ipPools) {
+    if (p.disableBGPExport) rules.push({ prefix: p.cidr.prefix, action: 'reject' });
   }
-  return out;
+  for (const a of ads)
+    rules.push({ prefix: a.prefix.prefix, action: 'addCommunities', communities: [...a.communities] });
+  const blocks = res.blockAffinities
+    .filter(
+      (b) =>
+        b.node === self.name &&
+        !b.deleted &&
+        b.type === 'host' &&
+        (b.state === 'confirmed' || b.state === ''),
+    )
+    .map((b) => b.cidr)
+    .sort((a, b) => a.family - b.family || cmp(a.prefix, b.prefix));
+  for (const b of blocks) {
+    rules.push({ prefix: b.prefix, match: 'exact', action: 'accept' });
+    rules.push({ prefix: b.prefix, match: 'longer', action: 'reject' });
+  }
+  const global = cluster.global;
+  if (global && self.labels[SERVICE_EXCLUDE_LABEL] !== 'true') {
+    const s = global.spec;
+    for (const p of [...s.serviceClusterIPs, ...s.serviceExternalIPs, ...s.serviceLoadBalancerIPs]) {
+      rules.push({ prefix: p.prefix, action: 'accept' });
+    }
+  }
+  for (const p of res.ipPools) {
+    if (!p.disableBGPExport) rules.push({ prefix: p.cidr.prefix, action: 'accept' });
+  }
+  rules.push({ action: 'reject' });
+  return rules;
 }
 
 function covers(outer: Prefix, inner: Prefix): boolean {
