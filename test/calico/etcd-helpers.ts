@@ -1,5 +1,9 @@
 // A real etcd for the tests of the etcd datastore source (test/calico/etcd*.test.ts): Debian's etcd-server,
-// started on free loopback ports with a temporary data directory, stopped by its PID. And Calico resources
+// started on free loopback ports with a temporary data directory, stopped by its PID. For the end-to-end
+// clusters (test/e2e/cluster.ts) it runs inside a network namespace instead (`ip netns exec`, which execs
+// etcd in place: the PID is etcd's), serving the daemons of the other namespaces on an address there and
+// this process on a unix socket in its directory (a unix socket is a file: no network namespace needed to
+// reach it). And Calico resources
 // written the way calicoctl (libcalico-go's etcdv3 backend) writes them, built here independently of the
 // code under test: the v3 object as JSON (kind, apiVersion, metadata without resourceVersion, spec) at
 // /calico/resources/v3/projectcalico.org/<plural>/<name>, and a block affinity as {"state","deleted"} at
@@ -9,9 +13,10 @@
 // it fails instead (as test/interop/harness/env.ts does for the interop daemons).
 
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { describe, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from '../helpers/chaos-daemon.js';
@@ -46,50 +51,143 @@ export function etcdAvailable(): Availability {
 
 /** `describe` that needs etcd: SKIPPED without it, FAILS without it under TERN_REQUIRE_INTEROP=1. */
 export function describeEtcd(name: string, fn: () => void): void {
-  const a = etcdAvailable();
-  if (!a.ok && interopRequired()) {
+  describeEtcdAnd([], name, fn);
+}
+
+/**
+ * `describe` that needs etcd and more (`kernel`: root and network namespaces, `interop`: the interop
+ * daemons too; pass env.ts's netnsAvailable() / interopAvailable()): a `SKIPPED <kind> (<reason>)` line
+ * for each thing missing and a skip; under TERN_REQUIRE_INTEROP=1 one failing test naming them instead.
+ */
+export function describeEtcdAnd(
+  others: readonly { readonly kind: string; readonly availability: Availability }[],
+  name: string,
+  fn: () => void,
+): void {
+  const missing = [{ kind: 'etcd', availability: etcdAvailable() }, ...others].flatMap((o) =>
+    o.availability.ok ? [] : [{ kind: o.kind, reason: o.availability.reason }],
+  );
+  if (missing.length > 0 && interopRequired()) {
     describe(name, () => {
-      it('has etcd (TERN_REQUIRE_INTEROP=1)', () => {
-        throw new Error(`etcd tests required but not runnable: ${a.reason}`);
+      it(`has ${missing.map((m) => m.kind).join(' and ')} (TERN_REQUIRE_INTEROP=1)`, () => {
+        throw new Error(
+          `${missing.map((m) => `${m.kind} tests required but not runnable: ${m.reason}`).join('; ')}`,
+        );
       });
     });
     return;
   }
-  if (!a.ok) process.stderr.write(`\nSKIPPED etcd (${a.reason}): ${name}\n\n`);
-  describe.skipIf(!a.ok)(name, fn);
+  for (const m of missing) process.stderr.write(`\nSKIPPED ${m.kind} (${m.reason}): ${name}\n\n`);
+  describe.skipIf(missing.length > 0)(name, fn);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** One etcd member on 127.0.0.1, its own data directory; start/stop keep the ports and the data. */
+/** Where etcd runs: on 127.0.0.1 of this process's namespace, or in a network namespace. */
+export interface EtcdServerOptions {
+  /** Certificates made with openssl (a CA, etcd's for IP 127.0.0.1, a client's); loopback only. */
+  readonly tls?: boolean;
+  /**
+   * Run inside this network namespace (its real name, for `ip netns exec`), serving `address`:2379 there
+   * (`endpoint`, for daemons in namespaces that reach the address) and a unix socket in the directory
+   * (`clientEndpoint`, for this process, etcdctl and the writer).
+   */
+  readonly netns?: { readonly name: string; readonly address: string };
+  /**
+   * The directory for the data (`data/`) and the log (`etcd.stderr.log`), kept by destroy(), which then
+   * removes only `data/` (a test harness's directory keeps the log of a failed run); default: a new
+   * temporary directory, removed by destroy().
+   */
+  readonly dir?: string;
+}
+
+/** The client port inside a namespace of its own (no one else listens there). */
+const NETNS_CLIENT_PORT = 2379;
+/** The unix socket's name: etcd makes `unix://<host>` relative to its working directory. */
+const UNIX_SOCKET = 'etcd.sock:0';
+
+/**
+ * One etcd member, its own data directory; start/stop keep the ports and the data. On 127.0.0.1, or in a
+ * network namespace (EtcdServerOptions.netns).
+ */
 export class EtcdServer {
   private proc: ChildProcess | undefined;
+  private client: Etcd3 | undefined;
   /** What etcd wrote on stderr (its log), for failures. */
   log = '';
 
   private constructor(
     readonly dir: string,
+    /** destroy() removes the whole directory (made here), or only its data (given). */
+    private readonly ownDir: boolean,
     readonly clientPort: number,
     readonly peerPort: number,
     /** With TLS: the client's files (CA, certificate, key); etcd requires a client certificate. */
     readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | undefined,
+    readonly netns: { readonly name: string; readonly address: string } | undefined,
   ) {}
 
-  /** `tls`: certificates made with openssl (a CA, etcd's for IP 127.0.0.1, a client's). */
-  static async create(opts: { tls?: boolean } = {}): Promise<EtcdServer> {
-    const dir = mkdtempSync(join(tmpdir(), 'tern-etcd-'));
+  static async create(opts: EtcdServerOptions = {}): Promise<EtcdServer> {
+    if (opts.tls === true && opts.netns !== undefined) {
+      throw new Error('EtcdServer: TLS is made for 127.0.0.1 only, not for a network namespace');
+    }
+    const ownDir = opts.dir === undefined;
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tern-etcd-'));
+    mkdirSync(dir, { recursive: true });
+    if (opts.netns !== undefined) {
+      // a namespace of etcd's own: fixed ports, nothing else listens there
+      return new EtcdServer(dir, ownDir, NETNS_CLIENT_PORT, NETNS_CLIENT_PORT + 1, undefined, opts.netns);
+    }
     const clientPort = await freePort('127.0.0.1');
     let peerPort = await freePort('127.0.0.1');
     while (peerPort === clientPort) peerPort = await freePort('127.0.0.1');
-    return new EtcdServer(dir, clientPort, peerPort, opts.tls ? makeCertificates(dir) : undefined);
+    return new EtcdServer(
+      dir,
+      ownDir,
+      clientPort,
+      peerPort,
+      opts.tls ? makeCertificates(dir) : undefined,
+      undefined,
+    );
   }
 
+  /** The endpoint the daemons are given (`--calico-etcd`): on 127.0.0.1, or the namespace's address. */
   get endpoint(): string {
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
+    const host = this.netns?.address ?? '127.0.0.1';
+    return `${this.tls ? 'https' : 'http'}://${host}:${this.clientPort}`;
+  }
+
+  /**
+   * The endpoint this process reaches (etcdctl, the etcd3 client): `endpoint`, or for etcd in a
+   * namespace its unix socket (`unix:///...`, a form both etcdctl and grpc-js take).
+   */
+  get clientEndpoint(): string {
+    return this.netns === undefined ? this.endpoint : `unix://${join(this.dir, UNIX_SOCKET)}`;
   }
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /**
+   * An etcd3 client on `clientEndpoint` for the test's own writes (one per server, closed by stop());
+   * its first call opens the connection, so a test that times a write makes one call before.
+   */
+  writer(): Etcd3 {
+    const t = this.tls;
+    this.client ??= new Etcd3({
+      hosts: [this.clientEndpoint],
+      ...(t
+        ? {
+            credentials: {
+              rootCertificate: readFileSync(t.ca),
+              certChain: readFileSync(t.cert),
+              privateKey: readFileSync(t.key),
+            },
+          }
+        : {}),
+    });
+    return this.client;
   }
 
   /** Starts etcd and waits (bounded) until it answers. */
@@ -108,27 +206,29 @@ export class EtcdServer {
           this.tls.ca,
         ]
       : [];
-    const p = spawn(
-      ETCD,
-      [
-        '--data-dir',
-        join(this.dir, 'data'),
-        '--listen-client-urls',
-        client,
-        '--advertise-client-urls',
-        client,
-        '--listen-peer-urls',
-        peer,
-        '--initial-advertise-peer-urls',
-        peer,
-        '--initial-cluster',
-        `default=${peer}`,
-        ...tls,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const args = [
+      '--data-dir',
+      join(this.dir, 'data'),
+      '--listen-client-urls',
+      this.netns === undefined ? client : `${client},unix://${UNIX_SOCKET}`,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `default=${peer}`,
+      ...tls,
+    ];
+    const [file, argv] =
+      this.netns === undefined ? [ETCD, args] : ['ip', ['netns', 'exec', this.netns.name, ETCD, ...args]];
+    // the working directory holds the unix socket
+    const p = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: this.dir });
+    const logFile = this.ownDir ? undefined : join(this.dir, 'etcd.stderr.log');
     p.stderr?.on('data', (d: Buffer) => {
       this.log = (this.log + d.toString()).slice(-20_000);
+      if (logFile !== undefined) appendFileSync(logFile, d);
     });
     this.proc = p;
     const end = Date.now() + timeoutMs;
@@ -141,8 +241,10 @@ export class EtcdServer {
     }
   }
 
-  /** SIGTERM by PID (SIGKILL after 10 s); waits for the exit. */
+  /** SIGTERM by PID (SIGKILL after 10 s); waits for the exit. Closes the writer. */
   async stop(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
     const p = this.proc;
     this.proc = undefined;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
@@ -153,10 +255,10 @@ export class EtcdServer {
     clearTimeout(killer);
   }
 
-  /** Stops etcd and removes its directory. */
+  /** Stops etcd and removes its directory (a given directory: only its data). */
   async destroy(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.ownDir ? this.dir : join(this.dir, 'data'), { recursive: true, force: true });
   }
 
   /** `ETCDCTL_API=3 etcdctl --endpoints <this> ...`; resolves with stdout, rejects on failure. */
@@ -166,7 +268,7 @@ export class EtcdServer {
         ETCDCTL,
         [
           '--endpoints',
-          this.endpoint,
+          this.clientEndpoint,
           '--dial-timeout',
           '2s',
           ...(this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.cert, '--key', this.tls.key] : []),

@@ -11,7 +11,16 @@
 //             link-local fe80::ecee:eeff:feee:eeee on it, and `<pod>/32 dev cali... scope link`
 //   tern    : `tern run --calico <dir> --node <name>` (or `tern run -c` of what `tern calico render`
 //             printed, when a test needs a setting Calico has no field for), from dist/ as the kernel
-//             tests run it, one process per node, inside the node's namespace
+//             tests run it, one process per node, inside the node's namespace; in etcd mode
+//             (ClusterOptions.datastore 'etcd') `tern run --calico-etcd <endpoint> --node <name>`
+//   etcd    : in etcd mode, the resources go to Calico's etcd datastore instead of files, in the layout
+//             calicoctl writes (test/calico/etcd-helpers.ts calicoEntries). Debian's etcd runs in a
+//             namespace of its own, `etcd`, a member of the fabric like a node (`<fabric>.250`, the
+//             first segment addNodes makes): the daemons reach it the way calico-node reaches a
+//             cluster's etcd, over the node network, without a route, a veth or an address in the
+//             host's namespace. This process reaches it on a unix socket in the harness's directory
+//             (a file, not bound to a network namespace): the writes the tests time go straight
+//             from an etcd3 client here to etcd, as calicoctl's would.
 //   traffic : test/e2e/echo.mjs, a TCP echo server in every pod and clients run in other pods
 //
 // The harness owns every namespace and process (stopped and deleted in afterAll, also on failure).
@@ -22,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { runCalicoRender } from '../../src/cli/calico.js';
 import { controlRequest } from '../../src/cli/show.js';
+import { calicoEntries, EtcdServer } from '../calico/etcd-helpers.js';
 import {
   FatalWaitError,
   type InteropHarness,
@@ -89,6 +99,16 @@ export interface TernProtocol {
   readonly state: string;
 }
 
+/** The part of `tern show status` the tests read. */
+export interface TernStatus {
+  readonly pid: number;
+  readonly datastore?: {
+    readonly connected: boolean;
+    readonly state: string;
+    readonly revision: number | null;
+  };
+}
+
 let sourcesNoted = false;
 
 /**
@@ -126,7 +146,10 @@ export class TernDaemon {
   constructor(
     private readonly h: InteropHarness,
     readonly node: ClusterNode,
-    /** What comes after `tern run`: `--calico <dir> --node <name>`, or `-c <file>`. */
+    /**
+     * What comes after `tern run`: `--calico <dir> --node <name>`, `--calico-etcd <endpoint> --node
+     * <name>`, or `-c <file>`.
+     */
     private readonly source: readonly string[],
   ) {
     this.dir = h.daemonDir(`tern-${node.name}`);
@@ -144,7 +167,7 @@ export class TernDaemon {
   /** Starts tern and waits until its control socket answers. */
   async start(opts: { graceful?: boolean } = {}): Promise<this> {
     if (this.proc?.running) throw new Error(`${this.node.name}: tern already running (pid ${this.proc.pid})`);
-    const calico = this.source[0] === '--calico';
+    const calico = this.source[0] === '--calico' || this.source[0] === '--calico-etcd';
     const argv = ternCommand([
       'run',
       ...this.source,
@@ -175,6 +198,11 @@ export class TernDaemon {
 
   protocols(): Promise<TernProtocol[]> {
     return controlRequest(this.socket, 'show protocols', {}, 2000) as Promise<TernProtocol[]>;
+  }
+
+  /** `tern show status`: with --calico-etcd, `datastore` says where the etcd source stands. */
+  status(): Promise<TernStatus> {
+    return controlRequest(this.socket, 'show status', {}, 2000) as Promise<TernStatus>;
   }
 
   /**
@@ -266,23 +294,122 @@ export async function learnedPrefixes(h: InteropHarness, ns: Netns): Promise<Set
   return new Set((await birdRoutes(h, ns)).filter((r) => r.type !== 'blackhole').map((r) => r.dst));
 }
 
+/** A line of `ip -tshort monitor route`. */
+export interface RouteEvent {
+  /** When `ip` read it from the kernel (ms since the epoch). */
+  readonly at: number;
+  readonly deleted: boolean;
+  /** The route's type when it has one before the prefix (`blackhole`, `unreachable`, ...). */
+  readonly type: string | undefined;
+  readonly dst: string;
+  readonly line: string;
+}
+
+const ROUTE_TYPES = new Set([
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'local',
+  'broadcast',
+  'anycast',
+]);
+
+/** `[2026-12-03T15:14:37.094877] Deleted blackhole 10.9.9.0/24 proto bird` -> a RouteEvent. */
+export function parseRouteEvent(line: string): RouteEvent | undefined {
+  // `ip -tshort` prints the local time with microseconds; Date reads a form without a zone as local
+  const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?\]\s*(Deleted )?(.*)$/.exec(line);
+  if (m === null) return undefined;
+  const words = (m[4] ?? '').trim().split(/\s+/);
+  const type = ROUTE_TYPES.has(words[0] ?? '') ? words.shift() : undefined;
+  const shown = words[0];
+  if (shown === undefined || shown === '') return undefined;
+  // iproute2 prints a host route without its length
+  const dst =
+    shown.includes('/') || !/^[\d.]+$|:/.test(shown) ? shown : `${shown}/${shown.includes(':') ? 128 : 32}`;
+  const at = new Date(`${m[1]}${(m[2] ?? '.0').slice(0, 4)}`).getTime();
+  return { at, deleted: m[3] !== undefined, type, dst, line };
+}
+
 /**
- * `ip monitor route` in a namespace, from now on: between two polls a route could go and come back
- * unseen; the monitor sees every deletion.
+ * `ip -tshort monitor route` in a namespace, from now on: between two polls a route could go and
+ * come back unseen; the monitor sees every change, and when the kernel made it.
  */
 export class RouteMonitor {
   private readonly proc: ManagedProcess;
+  /** ready()'s route: TEST-NET-2, in no pool. */
+  private readonly probe: string;
 
-  constructor(h: InteropHarness, node: ClusterNode) {
-    this.proc = h.spawn(node.ns, 'ip', ['monitor', 'route'], { name: `monitor-${node.name}-${++monitors}` });
+  constructor(
+    private readonly h: InteropHarness,
+    readonly node: ClusterNode,
+  ) {
+    this.proc = h.spawn(node.ns, 'ip', ['-tshort', 'monitor', 'route'], {
+      name: `monitor-${node.name}-${++monitors}`,
+    });
+    this.probe = `198.51.100.${monitors % 250}/32`;
+  }
+
+  /** Every route change seen so far. */
+  events(): RouteEvent[] {
+    return this.proc
+      .log()
+      .split('\n')
+      .flatMap((l) => parseRouteEvent(l) ?? []);
   }
 
   /** The `Deleted ...` lines about any of these prefixes so far. */
   deletions(prefixes: readonly string[]): string[] {
-    return this.proc
-      .log()
-      .split('\n')
-      .filter((l) => l.startsWith('Deleted') && prefixes.some((p) => l.split(' ')[1] === p));
+    return this.events()
+      .filter((e) => e.deleted && prefixes.includes(e.dst))
+      .map((e) => e.line);
+  }
+
+  /**
+   * Waits for the first change of `dst` that `match` accepts, made at or after `since` (ms since the
+   * epoch); returns it.
+   */
+  async waitEvent(
+    dst: string,
+    match: (e: RouteEvent) => boolean,
+    since: number,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<RouteEvent> {
+    const found = await waitFor(
+      () => {
+        if (!this.proc.running) throw new FatalWaitError(`ip monitor exited: ${this.proc.log()}`);
+        return this.events().find((e) => e.dst === dst && e.at >= since && match(e));
+      },
+      {
+        what: `${this.node.name}: ${what}`,
+        describe: () =>
+          `the changes of ${dst}: ${
+            this.events()
+              .filter((e) => e.dst === dst)
+              .map((e) => e.line)
+              .join('; ') || 'none'
+          }`,
+        timeoutMs,
+        intervalMs: 10,
+      },
+    );
+    return found as RouteEvent;
+  }
+
+  /**
+   * Waits until the monitor listens (it prints nothing before the first change): a route of its own,
+   * added and deleted until the monitor shows it.
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    const probe = this.probe;
+    const end = Date.now() + timeoutMs;
+    while (!this.events().some((e) => e.dst === probe)) {
+      if (Date.now() > end) throw new Error(`${this.node.name}: ip monitor saw nothing in ${timeoutMs} ms`);
+      await this.h.ip(this.node.ns, ['route', 'replace', 'unreachable', probe, 'proto', 'static']);
+      await this.h.ip(this.node.ns, ['route', 'del', 'unreachable', probe, 'proto', 'static']);
+      await sleep(30);
+    }
   }
 
   async stop(): Promise<void> {
@@ -303,15 +430,23 @@ export interface ClusterOptions {
   readonly pools: readonly Readonly<Record<string, unknown>>[];
   /** The `default` BGPConfiguration's spec. */
   readonly bgp: Readonly<Record<string, unknown>>;
+  /**
+   * Where the resources go and the terns read them: files in a directory (`tern run --calico`, the
+   * default), or Calico's etcd datastore (`tern run --calico-etcd`; etcd on the fabric, see the top).
+   */
+  readonly datastore?: 'files' | 'etcd';
 }
+
+/** The fabric address etcd gets in etcd mode (`.254` is the nodes' gateway that nobody has). */
+const ETCD_HOST = 250;
 
 /** The nodes, their pods, the Calico resources that describe them, and their tern daemons. */
 export class Cluster {
   readonly nodes: ClusterNode[] = [];
-  /** The resource directory every node's tern reads (`tern run --calico`). */
+  /** The resource directory every node's tern reads (`tern run --calico`); unused in etcd mode. */
   readonly dir: string;
   private podCount = 0;
-  private extraPeers: { name: string; spec: Readonly<Record<string, unknown>> }[] = [];
+  private etcdServer: EtcdServer | undefined;
 
   constructor(
     readonly h: InteropHarness,
@@ -319,6 +454,31 @@ export class Cluster {
   ) {
     this.dir = join(h.dir, 'calico');
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  get datastore(): 'files' | 'etcd' {
+    return this.opts.datastore ?? 'files';
+  }
+
+  /** etcd mode: the etcd every tern reads (started by the first addNodes). */
+  get etcd(): EtcdServer {
+    if (this.etcdServer === undefined) {
+      throw new Error(
+        this.datastore === 'etcd'
+          ? 'etcd starts with the first addNodes'
+          : 'the cluster reads files, not etcd',
+      );
+    }
+    return this.etcdServer;
+  }
+
+  /** etcd mode: puts the resources in this YAML text (documents, Lists) as calicoctl would. */
+  async putResources(yaml: string): Promise<number> {
+    let revision = 0;
+    for (const [k, v] of calicoEntries(yaml)) {
+      revision = Number((await this.etcd.writer().put(k).value(v).exec()).header.revision);
+    }
+    return revision;
   }
 
   node(name: string): ClusterNode {
@@ -333,6 +493,15 @@ export class Cluster {
     opts: { fabric?: string; others?: readonly { ns: Netns; addr: string }[] } = {},
   ): Promise<ClusterNode[]> {
     const namespaces = await Promise.all(specs.map((s) => this.h.createNetns(s.name)));
+    // etcd mode: etcd's namespace joins the first segment, at .250 of the first node's /24
+    const first = this.datastore === 'etcd' && this.etcdServer === undefined;
+    const etcdNs = first ? await this.h.createNetns('etcd') : undefined;
+    const etcdAddr = first ? specs[0]?.v4.replace(/\.\d+$/, `.${ETCD_HOST}`) : undefined;
+    if (this.datastore === 'etcd' && !first) {
+      throw new Error(
+        'etcd mode: one segment only (etcd is on the first; nodes elsewhere could not reach it)',
+      );
+    }
     const ends = await this.h.lan(opts.fabric ?? 'fabric', [
       ...specs.map((s, i) => ({
         ns: namespaces[i] as Netns,
@@ -341,7 +510,20 @@ export class Cluster {
       })),
       // routers that are no Calico nodes, on the same segment
       ...(opts.others ?? []).map((o) => ({ ns: o.ns, addr: o.addr, ifname: 'eth0' })),
+      ...(etcdNs !== undefined && etcdAddr !== undefined
+        ? [{ ns: etcdNs, addr: etcdAddr, ifname: 'eth0' }]
+        : []),
     ]);
+    if (etcdNs !== undefined && etcdAddr !== undefined) {
+      const etcd = await EtcdServer.create({
+        netns: { name: etcdNs.name, address: etcdAddr },
+        dir: join(this.h.dir, 'etcd'),
+      });
+      this.etcdServer = etcd;
+      // stopped (by its PID) before the harness deletes the namespace, which would SIGKILL it anyway
+      this.h.adopt({ label: 'etcd', stop: () => etcd.destroy() });
+      await etcd.start();
+    }
     const made: ClusterNode[] = [];
     for (const [i, s] of specs.entries()) {
       const node = new ClusterNode(s, namespaces[i] as Netns, ends[i] as LinkEnd);
@@ -432,20 +614,19 @@ export class Cluster {
     return pod;
   }
 
-  /** Writes a BGPPeer into the resource directory (a file of its own). */
-  writePeer(name: string, spec: Readonly<Record<string, unknown>>): void {
-    this.extraPeers.push({ name, spec });
-    writeFileSync(
-      join(this.dir, `bgppeer-${name}.yaml`),
-      stringify({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec }),
-    );
+  /** Writes a BGPPeer: into the resource directory (a file of its own), or into etcd. */
+  async writePeer(name: string, spec: Readonly<Record<string, unknown>>): Promise<void> {
+    const text = stringify({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec });
+    if (this.datastore === 'etcd') await this.putResources(text);
+    else writeFileSync(join(this.dir, `bgppeer-${name}.yaml`), text);
   }
 
   /**
    * Writes the cluster's Calico resources as calicoctl/kubectl print them (List documents): the
-   * default BGPConfiguration, the IP pools, the nodes and their block affinities.
+   * default BGPConfiguration, the IP pools, the nodes and their block affinities; in etcd mode the
+   * same documents go to etcd, one key each, as calicoctl and Calico's IPAM store them.
    */
-  writeResources(): void {
+  async writeResources(): Promise<void> {
     const list = (kind: string, items: unknown[]) => ({
       apiVersion: 'projectcalico.org/v3',
       kind: `${kind}List`,
@@ -496,12 +677,16 @@ export class Cluster {
         ),
       },
     };
-    for (const [f, doc] of Object.entries(files)) writeFileSync(join(this.dir, f), stringify(doc));
+    for (const [f, doc] of Object.entries(files)) {
+      if (this.datastore === 'etcd') await this.putResources(stringify(doc));
+      else writeFileSync(join(this.dir, f), stringify(doc));
+    }
   }
 
-  /** A tern for the node that runs `tern run --calico <dir> --node <name>`. */
+  /** A tern for the node that runs `tern run --calico <dir> --node <name>` (`--calico-etcd <endpoint>`). */
   calicoTern(node: ClusterNode): TernDaemon {
-    node.tern = new TernDaemon(this.h, node, ['--calico', this.dir, '--node', node.name]);
+    const source = this.datastore === 'etcd' ? ['--calico-etcd', this.etcd.endpoint] : ['--calico', this.dir];
+    node.tern = new TernDaemon(this.h, node, [...source, '--node', node.name]);
     return node.tern;
   }
 
@@ -511,6 +696,8 @@ export class Cluster {
    * `edit` (for settings Calico has no field for, such as the hold time).
    */
   async renderedTern(node: ClusterNode, edit: (yaml: string) => string): Promise<TernDaemon> {
+    if (this.datastore === 'etcd')
+      throw new Error('renderedTern renders the resource directory: files mode only');
     let out = '';
     let err = '';
     const code = await runCalicoRender(

@@ -70,7 +70,7 @@ describeNetns('e2e: a mesh of 4 tern nodes from Calico resources, dual stack', (
         return c.addPod(n, { name: `pod-${i}`, v4: `10.244.${i}.5`, v6: `fd00:10:244:${i}::5` });
       }),
     );
-    c.writeResources();
+    await c.writeResources();
     for (const n of c.nodes) {
       await c.renderedTern(n, (yaml) => {
         expect(yaml).toMatch(/^holdTime: 240$/m);

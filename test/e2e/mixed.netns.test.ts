@@ -34,7 +34,7 @@ describeInterop('e2e: a mixed mesh of 2 tern nodes and 2 BIRD 1.6 nodes configur
     }));
     await c.addNodes(specs);
     await Promise.all(c.nodes.map((n, i) => c.addPod(n, { name: `pod-${i + 1}`, v4: `10.244.${i + 1}.5` })));
-    c.writeResources();
+    await c.writeResources();
     const birds = c.nodes
       .filter((n) => n.name.startsWith('bird-'))
       .map(

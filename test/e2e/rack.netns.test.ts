@@ -57,12 +57,12 @@ describeInterop('e2e: per-rack AS, two racks with a BIRD 2 ToR each, tern nodes 
         })),
         { fabric: `rack-${r}`, others: [{ ns: torNs[r - 1]!, addr: lan(r, 1) }] },
       );
-      c.writePeer(`rack-${r}-tor`, {
+      await c.writePeer(`rack-${r}-tor`, {
         nodeSelector: `rack == 'rack-${r}'`,
         peerIP: lan(r, 1),
         asNumber: TOR_AS(r),
       });
-      c.writePeer(`rack-${r}-internal`, {
+      await c.writePeer(`rack-${r}-internal`, {
         nodeSelector: `rack == 'rack-${r}'`,
         peerSelector: `rack == 'rack-${r}'`,
       });
@@ -70,7 +70,7 @@ describeInterop('e2e: per-rack AS, two racks with a BIRD 2 ToR each, tern nodes 
     await Promise.all(
       c.nodes.map((n, i) => c.addPod(n, { name: `pod-${i + 1}`, v4: pod(rackOf(n), hostOf(n)) })),
     );
-    c.writeResources();
+    await c.writeResources();
 
     for (const r of RACKS) {
       const ns = torNs[r - 1]!;

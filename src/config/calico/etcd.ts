@@ -321,13 +321,15 @@ export class EtcdCalicoSource implements CalicoSource {
 
   private update(kv: IKeyValue, value: string | undefined): void {
     if (!this.entries) return;
+    // every event advances the revision, also one that changes nothing (a value written again): the
+    // state tern runs on is then that of this revision too
+    const r = Number(kv.mod_revision);
+    if (this.revision === null || r > this.revision) this.revision = r;
     const key = kv.key.toString();
     if (value === undefined) this.entries.delete(key);
     else if (this.entries.get(key)?.value !== value) {
       this.entries.set(key, { value, read: this.readEntry(key, value) });
     } else return;
-    const r = Number(kv.mod_revision);
-    if (this.revision === null || r > this.revision) this.revision = r;
     this.built = undefined;
     this.changed();
   }
