@@ -41,6 +41,8 @@ export interface CalicoOptions {
   readonly bird6Socket?: string;
   /** false: do not write routes to the kernel (`--no-kernel-write`). */
   readonly kernelWrite?: boolean;
+  /** `--metrics [address:]port`: the Prometheus endpoint (native `metrics`). */
+  readonly metrics?: string;
   /** Seconds between stat checks of the resources (the safety net behind fs.watch); 0: none. */
   readonly pollSeconds?: number;
 }
@@ -104,7 +106,26 @@ function render(
     ...(routerId !== undefined && routerId !== '' ? { routerId } : {}),
     ...(Object.keys(control).length > 0 ? { control } : {}),
     ...(opts.kernelWrite === false ? { kernelWrite: false } : {}),
+    ...(opts.metrics !== undefined ? { metrics: metricsEndpoint(opts.metrics) } : {}),
   });
+}
+
+/**
+ * `--metrics`: `9473`, `0.0.0.0:9473` or `[::]:9473`. The native schema checks the address and the
+ * port (its message names `metrics`); only the shape is read here.
+ */
+export function metricsEndpoint(text: string): { address?: string; port?: number } {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d+)$/.exec(text);
+  if (!m) {
+    throw new CalicoError([
+      {
+        path: '',
+        message: `--metrics: expected [address:]port (9473, 0.0.0.0:9473, [::]:9473), got ${JSON.stringify(text)}`,
+      },
+    ]);
+  }
+  const address = m[1] ?? m[2];
+  return { ...(address !== undefined ? { address } : {}), port: Number(m[3]) };
 }
 
 /** `tern calico render`: exit 0 with the YAML on `out`, or 1 with every problem on `err`. */

@@ -9,6 +9,7 @@ import { type CalicoOptions, runCalicoRender } from './calico.js';
 import { runCheck } from './check.js';
 import { contextFromOptions, type DecodeOptions, decodeInputs } from './decode.js';
 import { runDemo } from './demo.js';
+import { runReload } from './reload.js';
 import { runDaemon } from './run.js';
 import { controlRequest, DEFAULT_SOCKET, formatShow } from './show.js';
 import { runStop } from './stop.js';
@@ -33,6 +34,7 @@ interface CalicoFlags {
   birdSocket?: string;
   bird6Socket?: string;
   kernelWrite?: boolean;
+  metrics?: string;
 }
 
 function calicoOptions(f: CalicoFlags, pollSeconds?: number): CalicoOptions {
@@ -55,6 +57,7 @@ function calicoOptions(f: CalicoFlags, pollSeconds?: number): CalicoOptions {
     ...(f.birdSocket !== undefined ? { birdSocket: f.birdSocket } : {}),
     ...(f.bird6Socket !== undefined ? { bird6Socket: f.bird6Socket } : {}),
     ...(f.kernelWrite === false ? { kernelWrite: false } : {}),
+    ...(f.metrics !== undefined ? { metrics: f.metrics } : {}),
     ...(pollSeconds !== undefined ? { pollSeconds } : {}),
   };
 }
@@ -154,6 +157,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--bird-socket <path>', 'with --calico: control.birdSocket (BIRD-compatible, IPv4)')
     .option('--bird6-socket <path>', 'with --calico: control.bird6Socket (BIRD-compatible, IPv6)')
     .option('--no-kernel-write', 'with --calico: do not write routes to the kernel')
+    .option('--metrics <[address:]port>', 'with --calico: the Prometheus endpoint (metrics; default: off)')
     .addOption(
       new Option('--log-level <level>', "log level (default: the config file's log.level)").choices(
         LOG_LEVELS,
@@ -243,6 +247,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--bird-socket <path>', 'control.birdSocket (BIRD-compatible, IPv4)')
     .option('--bird6-socket <path>', 'control.bird6Socket (BIRD-compatible, IPv6)')
     .option('--no-kernel-write', "kernel.write: false (Calico's BIRD writes routes; this keeps tern from it)")
+    .option('--metrics <[address:]port>', 'metrics of the rendered config: the Prometheus endpoint')
     .action(async (opts: CalicoFlags) => {
       const wrong = oneSource(opts, false);
       if (wrong !== undefined) {
@@ -309,6 +314,22 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`tern show: ${e instanceof Error ? e.message : String(e)}\n`);
         code = 1;
       }
+    });
+
+  program
+    .command('reload')
+    .description(
+      'read the configuration again and apply it (as SIGHUP); says which peers changed, or why it was refused',
+    )
+    .option('-s, --socket <path>', 'control socket of the daemon', DEFAULT_SOCKET)
+    .option('--json', "print the daemon's answer as JSON")
+    .action(async (opts: { socket: string; json?: boolean }) => {
+      code = await runReload({
+        socket: opts.socket,
+        json: opts.json === true,
+        out: (s) => process.stdout.write(`${s}\n`),
+        err: (s) => process.stderr.write(`${s}\n`),
+      });
     });
 
   program

@@ -102,6 +102,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       eventLoop: () => eventLoop.delay(),
       // `tern stop [--withdraw]`: answered first, then the daemon stops as on the matching signal
       stop: (mode) => setImmediate(() => onStop(mode, 'tern stop')),
+      // `tern reload`: answered when the reload is done (or refused)
+      reload: () => reload('tern reload'),
       ...(feed.status ? { datastore: feed.status.bind(feed) } : {}),
     }),
     log,
@@ -136,9 +138,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       }
       if (JSON.stringify(next.metrics) !== JSON.stringify(speaker.config.metrics))
         log.warn('metrics changes need a restart; keeping the old endpoint');
-      await speaker.reload(next);
+      const peers = await speaker.reload(next);
       configuredAt = Date.now();
-      return { ok: true };
+      return { ok: true, peers };
     });
     const done = step.finally(() => {
       reloadsPending--;

@@ -22,6 +22,7 @@ export interface ControlRequest {
   readonly args?: Readonly<Record<string, unknown>>;
 }
 
+/** The result of a request, or a promise of it (`reload` waits for the reload); a throw is the error. */
 export type ControlHandler = (req: ControlRequest) => unknown;
 
 export interface ControlServerOptions {
@@ -58,10 +59,12 @@ export class ControlServer extends ControlListener {
   protected onClient(socket: Socket): void {
     socket.setEncoding('utf8');
     let buf = '';
+    /** A request whose answer is a promise (reload): the next waits for it, so replies keep their order. */
+    let waiting = false;
     // Answers the buffered requests while the client reads its replies; when it does not, stops
     // reading until they drain.
     const pump = (): void => {
-      while (!socket.writableEnded && !socket.destroyed) {
+      while (!waiting && !socket.writableEnded && !socket.destroyed) {
         if (socket.writableLength >= MAX_PENDING_OUTPUT) {
           socket.pause();
           return;
@@ -79,7 +82,21 @@ export class ControlServer extends ControlListener {
         }
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line) socket.write(`${this.answer(line)}\n`);
+        if (!line) continue;
+        const reply = this.answer(line);
+        if (typeof reply === 'string') {
+          socket.write(`${reply}\n`);
+          continue;
+        }
+        waiting = true;
+        socket.pause();
+        void reply.then((text) => {
+          waiting = false;
+          if (socket.destroyed || socket.writableEnded) return;
+          socket.write(`${text}\n`);
+          pump();
+        });
+        return;
       }
     };
     socket.on('data', (chunk: string) => {
@@ -90,8 +107,8 @@ export class ControlServer extends ControlListener {
     socket.on('drain', pump);
   }
 
-  /** The reply line to one request line. */
-  private answer(line: string): string {
+  /** The reply line to one request line (later, when the handler's result is a promise). */
+  private answer(line: string): string | Promise<string> {
     let req: ControlRequest;
     try {
       const parsed: unknown = JSON.parse(line);
@@ -110,14 +127,19 @@ export class ControlServer extends ControlListener {
     } catch {
       return JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: false, error: 'request is not JSON' });
     }
-    try {
-      return JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: true, result: this.handler(req) });
-    } catch (e) {
-      return JSON.stringify({
+    const failed = (e: unknown): string =>
+      JSON.stringify({
         version: CONTROL_PROTOCOL_VERSION,
         ok: false,
         error: e instanceof Error ? e.message : String(e),
       });
+    const done = (result: unknown): string =>
+      JSON.stringify({ version: CONTROL_PROTOCOL_VERSION, ok: true, result });
+    try {
+      const result = this.handler(req);
+      return result instanceof Promise ? result.then(done, failed) : done(result);
+    } catch (e) {
+      return failed(e);
     }
   }
 }

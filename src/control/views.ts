@@ -8,6 +8,7 @@ import { LOCAL_PEER_ID } from '../bgp/rib/types.js';
 import type { PeerConfig } from '../config/types.js';
 import type { Peer } from '../speaker/peer.js';
 import { keepsRoutesThroughRestart, type Speaker } from '../speaker/speaker.js';
+import type { ReloadOutcome } from './bird/server.js';
 import type { EventLoopDelay } from './event-loop.js';
 import type { ControlRequest } from './server.js';
 
@@ -203,6 +204,8 @@ export interface ProcessInfo {
   readonly datastore?: () => unknown;
   /** `stop`: starts the daemon's stop once the answer is on its way; absent: `stop` is refused. */
   readonly stop?: (mode: StopMode) => void;
+  /** `reload`: reads the config again and applies it (SIGHUP's reload); absent: `reload` is refused. */
+  readonly reload?: () => Promise<ReloadOutcome>;
 }
 
 /** How long peers keep tern's routes after a graceful stop: the longest restart time it announces. */
@@ -278,8 +281,19 @@ export function controlHandler(
         stop(mode);
         return answer;
       }
+      case 'reload': {
+        const reload = info.reload;
+        if (!reload) throw new Error('this tern cannot be reloaded over its control socket');
+        // a config that does not validate is the request's error; the running one stays
+        return reload().then((r) => {
+          if (!r.ok) throw new Error(`reload refused, the running configuration stays:\n${r.error}`);
+          return { reloaded: true, ...(r.peers ?? {}) };
+        });
+      }
       default:
-        throw new Error(`unknown command "${req.command}" (show protocols|neighbors|routes|status, stop)`);
+        throw new Error(
+          `unknown command "${req.command}" (show protocols|neighbors|routes|status, reload, stop)`,
+        );
     }
   };
 }

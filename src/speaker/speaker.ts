@@ -27,6 +27,14 @@ export function normalizeAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/** What a reload did to the peers: started, stopped, reset with new settings, left alone. */
+export interface ReloadCounts {
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly unchanged: number;
+}
+
 export class Speaker {
   config: TernConfig;
   readonly peers = new Map<string, Peer>();
@@ -307,7 +315,7 @@ export class Speaker {
    * (Cease 6/6, other configuration change, then started anew), added peers start, unchanged peers
    * stay up. A new router id, AS or reflector setting resets every peer; a new listen address re-listens.
    */
-  async reload(next: TernConfig): Promise<void> {
+  async reload(next: TernConfig): Promise<ReloadCounts> {
     const prev = this.config;
     this.config = next;
     const globalChange =
@@ -364,10 +372,9 @@ export class Speaker {
     // a new export filter: the groups' tables follow it (withdrawals, new routes), no session resets
     if (!globalChange) this.router.setExportFilter(next.exportFilter);
     if (!sameNextHop(prev, next)) for (const peer of this.peers.values()) peer.refreshExports();
-    this.log.info(
-      { added, removed, changed, unchanged: this.peers.size - added - changed },
-      'configuration reloaded',
-    );
+    const counts = { added, removed, changed, unchanged: this.peers.size - added - changed };
+    this.log.info(counts, 'configuration reloaded');
+    return counts;
   }
 
   /** Kernel sync on reload: new pools, learning rules and blackholes apply; a new table, protocol or

@@ -82,6 +82,25 @@ describe('tern calico render', () => {
     });
   }
 
+  it('--metrics puts the Prometheus endpoint in the rendered config; a malformed one is refused', () => {
+    const args = ['calico', 'render', '--calico', 'fixtures/calico/mesh', '--node', 'node-1'];
+    const r = tern([...args, '--metrics', '127.0.0.1:9999']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^metrics: \{ address: 127\.0\.0\.1, port: 9999 \}$/m);
+    expect(tern([...args, '--metrics', '[::1]:9998']).stdout).toMatch(
+      /^metrics: \{ address: "?::1"?, port: 9998 \}$/m,
+    );
+    expect(tern(args).stdout).not.toMatch(/^metrics:/m);
+    const bad = tern([...args, '--metrics', 'localhost']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(
+      '--metrics: expected [address:]port (9473, 0.0.0.0:9473, [::]:9473), got "localhost"',
+    );
+    const port = tern([...args, '--metrics', '127.0.0.1:70000']);
+    expect(port.status).toBe(1);
+    expect(port.stderr).toContain('metrics.port: expected an integer 1..65535, got 70000');
+  });
+
   it('takes the node from NODENAME and the router id from CALICO_ROUTER_ID, as calico-node does', () => {
     const r = tern(['calico', 'render', '--calico', 'fixtures/calico/per-rack'], {
       NODENAME: 'rack1-node2',

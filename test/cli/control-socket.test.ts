@@ -244,3 +244,66 @@ describe('tern show status: the process', () => {
     d.child.kill('SIGTERM');
   });
 });
+
+describe('tern reload', () => {
+  it('applies the file and says what changed; a broken file is refused and the running config stays', async () => {
+    const socket = join(dir, 'reload.ctl');
+    const file = join(dir, 'reload.yaml');
+    const peer = (name: string, host: number, asn: number): string =>
+      `  - { name: ${name}, address: 127.0.0.${host}, asn: ${asn} }\n`; // connects are refused (loopback)
+    const write = (peers: string): void =>
+      writeFileSync(
+        file,
+        `routerId: 10.0.0.1\nlisten: false\ncontrol: { socket: ${socket} }\npeers:\n${peers}`,
+      );
+    write(peer('P1', 71, 65001));
+    const d = daemon(file); // --watch 0: only the command reloads
+    await up(socket, d);
+    const names = (): string[] => {
+      const r = tern(['show', 'protocols', '--json', '-s', socket]);
+      return (JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name).sort();
+    };
+
+    write(peer('P1', 71, 65001) + peer('P2', 72, 65002));
+    const added = tern(['reload', '-s', socket]);
+    expect(added.stderr).toBe('');
+    expect(added.status).toBe(0);
+    expect(added.stdout).toBe(
+      'reloaded: 1 peer(s) added, 0 removed, 0 reset with new settings, 1 unchanged\n',
+    );
+    expect(names()).toEqual(['P1', 'P2']);
+
+    write(peer('P1', 71, 65001) + peer('P2', 72, 0));
+    const refused = tern(['reload', '-s', socket]);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(
+      `tern reload: reload refused, the running configuration stays:\n${file}: peers[1].asn: expected an AS number 1..4294967295, got 0\n`,
+    );
+    expect(names()).toEqual(['P1', 'P2']);
+
+    write(peer('P1', 71, 65009));
+    const json = tern(['reload', '--json', '-s', socket]);
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      reloaded: true,
+      added: 0,
+      removed: 1,
+      changed: 1,
+      unchanged: 0,
+    });
+    expect(names()).toEqual(['P1']);
+    // the daemon's log names the command as the reason (its lines are written asynchronously)
+    for (let i = 0; i < 50 && !d.stderr().includes('"why":"tern reload"'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(d.stderr()).toContain('"why":"tern reload"');
+    d.child.kill('SIGTERM');
+  });
+
+  it('says so when no daemon answers', () => {
+    const r = tern(['reload', '-s', join(dir, 'nobody.ctl')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^tern reload: cannot reach the daemon at .*nobody\.ctl: .*is tern running\?/);
+  });
+});

@@ -262,3 +262,41 @@ describe('ControlServer: clients', () => {
     expect(JSON.parse(reply)).toEqual({ version: 1, ok: true, result: 'small' });
   });
 });
+
+describe('ControlServer: answers that take time', () => {
+  it('answers a request whose result is a promise when it settles, keeping the replies in order', async () => {
+    let release: (v: unknown) => void = () => {};
+    const handler: ControlHandler = (req) => {
+      if (req.command === 'slow') return new Promise((r) => (release = r));
+      if (req.command === 'fails') return Promise.reject(new Error('reload refused: peers[0].asn'));
+      return { echo: req.command };
+    };
+    const path = fresh();
+    await server(path, {}, handler).start();
+    const c = await client(path);
+    c.setEncoding('utf8');
+    let text = '';
+    c.on('data', (d: string) => {
+      text += d;
+    });
+    // three requests in one write: the second and third wait for the first
+    c.write('{"command":"slow"}\n{"command":"fast"}\n{"command":"fails"}\n');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(text).toBe('');
+    // another client is not held up by the slow one
+    expect(await controlCall(path, 'fast', {}, 1000)).toEqual({ echo: 'fast' });
+    expect(text).toBe('');
+    release({ done: true });
+    await waitFor('three replies', () => text.split('\n').length === 4);
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([
+      { version: 1, ok: true, result: { done: true } },
+      { version: 1, ok: true, result: { echo: 'fast' } },
+      { version: 1, ok: false, error: 'reload refused: peers[0].asn' },
+    ]);
+  });
+});

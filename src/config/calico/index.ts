@@ -86,7 +86,16 @@ function toYaml(doc: NativeDocument): string {
     const seq = d.get(key, true) as { items?: { flow?: boolean }[] } | undefined;
     for (const item of seq?.items ?? []) item.flow = true;
   }
-  for (const key of ['listen', 'errorWaitTime', 'gracefulRestart', 'nextHop', 'reflector', 'kernel', 'log']) {
+  for (const key of [
+    'listen',
+    'errorWaitTime',
+    'gracefulRestart',
+    'nextHop',
+    'reflector',
+    'kernel',
+    'log',
+    'metrics',
+  ]) {
     const node = d.get(key, true) as { flow?: boolean } | undefined;
     if (node && typeof node === 'object') node.flow = true;
   }

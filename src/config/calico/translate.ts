@@ -45,6 +45,8 @@ export interface TranslateOptions {
   };
   /** Write learned routes to the kernel as Calico's BIRD does (default true). */
   readonly kernelWrite?: boolean;
+  /** The Prometheus endpoint (native `metrics`); absent: off. */
+  readonly metrics?: { readonly address?: string; readonly port?: number };
 }
 
 export interface NativePeer {
@@ -104,6 +106,7 @@ export interface NativeDocument {
   reflector?: { clusterId: string };
   control?: { socket?: string; group?: string | number; birdSocket?: string; bird6Socket?: string };
   log?: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  metrics?: { address?: string; port?: number };
   kernel: { write: boolean };
   pools: NativePool[];
   originate: NativeOriginate[];
@@ -323,6 +326,7 @@ export function translateCalico(res: CalicoResources, opts: TranslateOptions): T
     ...(clusterId !== '' ? { reflector: { clusterId } } : {}),
     ...(opts.control && Object.keys(opts.control).length > 0 ? { control: { ...opts.control } } : {}),
     ...(severity !== undefined ? { log: { level: LOG_LEVELS[severity.toLowerCase()] ?? 'info' } } : {}),
+    ...(opts.metrics ? { metrics: { ...opts.metrics } } : {}),
     kernel: { write: opts.kernelWrite ?? true },
     pools: res.ipPools.map((p) => nativePool(p, cluster.global?.spec.programClusterRoutes)),
     originate: originated,

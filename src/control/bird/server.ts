@@ -8,6 +8,7 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log.js';
+import type { ReloadCounts } from '../../speaker/speaker.js';
 import { ControlListener } from '../socket-path.js';
 import { answer } from './answer.js';
 import { type BirdCommand, parseCommand } from './commands.js';
@@ -15,7 +16,9 @@ import { errorReply, fixedReply, type Reply } from './format.js';
 import { Code, greeting, ReplyEncoder, type ReplyLine } from './reply.js';
 import type { BirdSource } from './source.js';
 
-export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
+export type ReloadOutcome =
+  /** `peers`: what the reload did to them (absent for a check, which applies nothing). */
+  { readonly ok: true; readonly peers?: ReloadCounts } | { readonly ok: false; readonly error: string };
 
 /** How `configure` reaches the daemon's reload (run.ts provides it). */
 export interface BirdConfigure {
