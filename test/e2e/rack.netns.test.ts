@@ -8,17 +8,22 @@
 //     dropped by the loop check).
 // Every node runs `tern run --calico <dir> --node <name>`. Pods on different nodes, in the same rack and
 // across racks, reach each other (TCP echo); each node routes the other rack's blocks via its ToR.
+// Calico's export filter holds: ToR 1 also announces a prefix outside every IP pool (TEST-NET-2), which
+// its nodes take but do not pass on to their rack mate, while they do pass on the other rack's blocks
+// (inside the pool), as calico-node's BIRD does.
 //
 // Needs root, `ip netns` and BIRD 2; otherwise prints `SKIPPED interop (...)`, or fails under
 // TERN_REQUIRE_INTEROP=1.
 
 import { expect, it } from 'vitest';
+import { controlRequest } from '../../src/cli/show.js';
 import {
   type Bird2,
   describeInterop,
   startBird2,
   useInteropHarness,
   waitEstablished,
+  waitFor,
   waitRoute,
 } from '../interop/harness/index.js';
 import { birdRoutes, Cluster, type ClusterNode } from './cluster.js';
@@ -33,6 +38,8 @@ const HOSTS = [11, 12];
 const block = (r: number, host: number): string => `10.244.${r * 16 + host - 10}.0/26`;
 const pod = (r: number, host: number): string => `10.244.${r * 16 + host - 10}.5`;
 const peer = (a: string): string => `Node_${a.replace(/\./g, '_')}`;
+/** Announced by ToR 1: inside no IP pool. */
+const FOREIGN = '198.51.100.0/24';
 
 describeInterop('e2e: per-rack AS, two racks with a BIRD 2 ToR each, tern nodes peering eBGP', () => {
   const harness = useInteropHarness('e2e-rack');
@@ -84,6 +91,7 @@ describeInterop('e2e: per-rack AS, two racks with a BIRD 2 ToR each, tern nodes 
             ...HOSTS.map((host) => ({ address: lan(r, host), as: NODE_AS(r) })),
             { address: TOR_LINK(3 - r), as: TOR_AS(3 - r) },
           ],
+          ...(r === 1 ? { routes: [{ prefix: FOREIGN }] } : {}),
           // a router: what BGP brings goes into the kernel, for forwarding
           extraConfig: ['protocol kernel { ipv4 { export where source = RTS_BGP; }; }'],
         }),
@@ -121,6 +129,35 @@ describeInterop('e2e: per-rack AS, two racks with a BIRD 2 ToR each, tern nodes 
           expect(via(block(r, host)), `${n.name}: ${block(r, host)}`).toBe(lan(r, host));
       }
     }
+
+    // the export filter: who sent each node what (its Adj-RIB-In, as `tern show routes <prefix>`)
+    const sentBy = async (n: ClusterNode, prefix: string): Promise<string[]> => {
+      const rows = (await controlRequest(n.daemon.socket, 'show routes', { prefix }, 2000)) as {
+        peer: string;
+      }[];
+      return rows.map((x) => x.peer).sort();
+    };
+    for (const n of c.nodes) {
+      const r = rackOf(n);
+      const tor = peer(lan(r, 1));
+      const mate = peer(lan(r, hostOf(n) === 11 ? 12 : 11));
+      // a block of the other rack (inside the pool): from the ToR, and passed on by the rack mate
+      const other = block(3 - r, 11);
+      await waitFor(async () => (await sentBy(n, other)).length === 2, {
+        what: `${n.name}: ${other} from the ToR and the rack mate`,
+        timeoutMs: 20_000,
+      });
+      expect(await sentBy(n, other)).toEqual([tor, mate].sort());
+      // outside every pool: rack 1's nodes have it from their ToR only (the mate rejects it on export,
+      // Calico's final `reject`); rack 2's from their ToR, which has it from ToR 1
+      await waitFor(async () => (await sentBy(n, FOREIGN)).length > 0, {
+        what: `${n.name}: ${FOREIGN} from the ToR`,
+        timeoutMs: 20_000,
+      });
+      expect(await sentBy(n, FOREIGN), `${n.name}: ${FOREIGN}`).toEqual([tor]);
+    }
+    // and ToR 2 has it only through ToR 1, not from rack 1's nodes through anyone
+    await waitRoute(tors[1]!, 'ipv4', FOREIGN, { nextHop: TOR_LINK(1), asPath: [TOR_AS(1)] });
   });
 });
 
