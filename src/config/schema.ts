@@ -493,6 +493,11 @@ export const peerSchema = mapping(
     localAsn: asnSchema.optional(),
     passive: booleanSchema.optional(),
     rrClient: booleanSchema.optional(),
+    allowOwnAs: integer(
+      0,
+      255,
+      'an integer 0..255: how often our own AS may be in a received AS_PATH',
+    ).optional(),
     nextHopSelf: choice(NEXT_HOP_MODES).optional(),
     maxPrefixes: z
       .union(

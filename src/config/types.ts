@@ -136,6 +136,11 @@ export interface PeerConfig {
   readonly gracefulRestart: GracefulRestartConfig;
   /** RFC 4456: this iBGP peer is a route-reflector client of ours. */
   readonly rrClient: boolean;
+  /**
+   * Routes from this eBGP peer whose AS_PATH holds our AS (`localAsn`) up to this many times are
+   * accepted (BIRD's `allow local as N`, Calico's numAllowedLocalASNumbers); 0: any is a loop (RFC 4271).
+   */
+  readonly allowOwnAs: number;
   /** ADD-PATH send: at most this many paths per prefix, best first (null: all). */
   readonly addPathLimit: number | null;
   /**

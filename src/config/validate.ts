@@ -407,6 +407,7 @@ class Validator {
       extendedMessage: session.extendedMessage,
       gracefulRestart: session.gracefulRestart,
       rrClient: o.rrClient ?? false,
+      allowOwnAs: o.allowOwnAs ?? 0,
       nextHopSelf: o.nextHopSelf ?? 'auto',
       maxPrefixes: o.maxPrefixes ?? null,
       addPathLimit: o.addPathLimit ?? null,

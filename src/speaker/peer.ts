@@ -254,6 +254,7 @@ export class Peer implements LinkOwner, RibPeer {
       ibgp: c.ibgp,
       routerId,
       rrClient: c.rrClient,
+      ...(c.allowOwnAs > 0 ? { allowOwnAs: c.allowOwnAs } : {}),
     };
   }
 

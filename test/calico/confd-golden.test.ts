@@ -20,10 +20,6 @@ const read = (f: string): string => readFileSync(`${DIR}${f}`, 'utf8');
 
 /** Cases tern refuses, and the message that says why. */
 const REFUSED: Readonly<Record<string, RegExp>> = {
-  'explicit_peering.local-as':
-    /BGPPeer bgppeer-1\): spec\.numAllowedLocalASNumbers: BIRD's `allow local as 1`/,
-  'explicit_peering.local-as-global': /BGPPeer bgppeer-3\): spec\.numAllowedLocalASNumbers:/,
-  'explicit_peering.local-as-ipv6': /spec\.numAllowedLocalASNumbers:/,
   'mesh.communities': /spec\.prefixAdvertisements\[0\]\.communities\[2\]: 100:555:107 is a large community/,
   'reachable_by.global_peers': /spec\.reachableBy: BIRD's static route .*10\.225\.0\.4\/32 via 10\.224\.0\.1/,
   'reachable_by.route_reflectors': /spec\.reachableBy:/,
@@ -65,6 +61,7 @@ function asBird(doc: NativeDocument, family: 'ipv4-unicast' | 'ipv6-unicast'): B
       ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
       rrClient: p.rrClient === true,
       ...(p.rrClient ? { rrClusterId: doc.reflector?.clusterId ?? '' } : {}),
+      ...(p.allowOwnAs !== undefined ? { allowLocalAs: p.allowOwnAs } : {}),
       ...(p.nextHopSelf ? { nextHop: p.nextHopSelf } : {}),
       ttlSecurity: false,
       password: false,

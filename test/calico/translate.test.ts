@@ -601,20 +601,33 @@ ipv4NormalRoutePriority: 512`);
   });
 });
 
+describe('numAllowedLocalASNumbers', () => {
+  it("becomes the peer's allowOwnAs (BIRD's `allow local as N`); 0 or absent: none", () => {
+    const nodes = [meshOff, node('a', { v4: '10.0.0.1/24' })];
+    const peerOf = (spec: string) =>
+      doc([...nodes, peer('p', `node: a\npeerIP: 10.0.0.9\nasNumber: 65000\n${spec}`)], 'a').peers[0]!;
+    expect(peerOf('numAllowedLocalASNumbers: 2').allowOwnAs).toBe(2);
+    expect(peerOf('numAllowedLocalASNumbers: 0').allowOwnAs).toBeUndefined();
+    expect(peerOf('').allowOwnAs).toBeUndefined();
+    const out = render(
+      [...nodes, peer('p', 'node: a\npeerIP: 10.0.0.9\nasNumber: 65000\nnumAllowedLocalASNumbers: 3')],
+      'a',
+    );
+    expect(out.config.peers[0]!.allowOwnAs).toBe(3);
+  });
+});
+
 describe('refused fields', () => {
   const nodes = [meshOff, node('a', { v4: '10.0.0.1/24' }), node('b', { v4: '10.0.0.2/24' })];
   const refusal = (spec: string): string[] =>
     errorsOf([...nodes, peer('p', `node: a\npeerIP: 10.0.0.9\nasNumber: 65000\n${spec}`)], 'a');
 
-  it('password, TTL security, allow local as, reachableBy, BGPFilter', () => {
+  it('password, TTL security, reachableBy, BGPFilter', () => {
     expect(refusal('password: {secretKeyRef: {name: bgp, key: pw}}')).toEqual([
       'a.yaml: document 4 (BGPPeer p): spec.password: TCP MD5 signatures (RFC 2385) cannot be set from Node.js (no TCP_MD5SIG socket option) (peering Node_10_0_0_9); remove the field, or keep BIRD on this node (tern does not silently ignore it)',
     ]);
     expect(refusal('ttlSecurity: 1')[0]).toMatch(
       /spec\.ttlSecurity: TTL security \(GTSM, RFC 5082\) needs the IP_MINTTL socket option/,
-    );
-    expect(refusal('numAllowedLocalASNumbers: 2')[0]).toMatch(
-      /spec\.numAllowedLocalASNumbers: BIRD's `allow local as 2`/,
     );
     expect(refusal('reachableBy: 10.0.0.254')[0]).toMatch(
       /spec\.reachableBy: .*\(10\.0\.0\.9\/32 via 10\.0\.0\.254 for Node_10_0_0_9\)/,

@@ -95,6 +95,7 @@ describe('defaults', () => {
       extendedMessage: true,
       gracefulRestart: { enabled: true, restartTime: 120 },
       rrClient: false,
+      allowOwnAs: 0,
       maxPrefixes: null,
       addPathLimit: null,
       nextHopSelf: 'auto',
@@ -188,6 +189,7 @@ describe('full config', () => {
       // `gracefulRestart: false` turns it off and keeps the global restartTime
       gracefulRestart: { enabled: false, restartTime: 300 },
       rrClient: false,
+      allowOwnAs: 0,
       maxPrefixes: null,
       addPathLimit: null,
       nextHopSelf: 'auto',

@@ -145,6 +145,23 @@ describe('Router', () => {
     expect(router.locRib.size).toBe(0);
   });
 
+  it("accepts our own AS in a route's AS_PATH up to the peer's allowOwnAs times (BIRD's allow local as)", () => {
+    const { router } = reflector();
+    const e = new FakePeer({ ...peer('e', '192.0.2.1', { asn: 65001 }), allowOwnAs: 2 });
+    router.attach(e);
+    const path = (...asns: number[]): UpdateMessage => {
+      const u = announce([`10.6.${asns.length}.0/24`], '192.0.2.1');
+      return {
+        ...u,
+        attributes: { ...u.attributes, asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns }] },
+      };
+    };
+    expect(router.receive(e, path(65001, 64512)).rejected).toBe(0);
+    expect(router.receive(e, path(65001, 64512, 65002, 64512)).rejected).toBe(0);
+    expect(router.receive(e, path(65001, 64512, 64512, 65002, 64512)).rejected).toBe(1);
+    expect(router.locRib.size).toBe(2);
+  });
+
   it('sends nothing while deferring for End-of-RIB, then the table to every session', () => {
     const { router, run } = reflector();
     router.deferUntilEndOfRib(2, 60);

@@ -572,7 +572,13 @@ export class Router {
 
   /** Why a received route must not be used, or undefined. */
   private importRejection(from: PeerInfo, attrs: RouteAttributes): string | undefined {
-    if (!from.ibgp && attrs.asPath?.some((s) => s.asns.includes(from.localAsn))) return 'as-path-loop';
+    if (
+      !from.ibgp &&
+      attrs.asPath !== undefined &&
+      ownAsCount(attrs, from.localAsn) > (from.allowOwnAs ?? 0)
+    ) {
+      return 'as-path-loop';
+    }
     if (this.reflector) {
       const loop = isReflectionLoop(attrs, this.reflector);
       if (loop) return loop;
@@ -821,6 +827,13 @@ export class Router {
     }
     return result ?? undefined;
   }
+}
+
+/** How often `asn` is in the route's AS_PATH (every segment type). */
+function ownAsCount(attrs: RouteAttributes, asn: number): number {
+  let n = 0;
+  for (const s of attrs.asPath ?? []) for (const a of s.asns) if (a === asn) n++;
+  return n;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface PeerInfo {
   readonly routerId: string;
   /** RFC 4456: this peer is a route-reflector client of ours. */
   readonly rrClient: boolean;
+  /** How often our AS may be in the AS_PATH of a route from this eBGP peer (absent: 0, none). */
+  readonly allowOwnAs?: number;
 }
 
 /** Our own routes (originated) come from this pseudo-peer. */

@@ -58,6 +58,7 @@ export interface NativePeer {
   localAddress?: string;
   passive?: boolean;
   rrClient?: boolean;
+  allowOwnAs?: number;
   nextHopSelf?: 'self' | 'keep';
   keepaliveTime?: number;
   gracefulRestart?: { restartTime: number };
@@ -457,6 +458,8 @@ class FamilyRender {
         ...(p.asNum === effectiveAS && this.clusterId !== '' && p.rrClusterID !== this.clusterId
           ? { rrClient: true }
           : {}),
+        // BIRD's `allow local as N`
+        ...(p.numAllowLocalAS > 0 ? { allowOwnAs: p.numAllowLocalAS } : {}),
         ...(nextHopSelf ? { nextHopSelf } : {}),
         families: [this.familyName],
       };
@@ -503,13 +506,6 @@ class FamilyRender {
       refuse(
         'spec.ttlSecurity',
         'TTL security (GTSM, RFC 5082) needs the IP_MINTTL socket option, which Node.js cannot set',
-      );
-    }
-    if (p.numAllowLocalAS > 0) {
-      refuse(
-        'spec.numAllowedLocalASNumbers',
-        `BIRD's \`allow local as ${p.numAllowLocalAS}\` (accept routes whose AS path holds our own AS) cannot be ` +
-          "expressed in tern's config yet",
       );
     }
     if (p.reachableBy !== '') {
