@@ -14,7 +14,7 @@ import { EventLoopMonitor } from '../control/event-loop.js';
 import { ControlServer } from '../control/server.js';
 import { controlHandler, gracefulRestartTime, type StopMode } from '../control/views.js';
 import { chooseLogFormat, createLogger, type LogFormat, type LogLevel } from '../log.js';
-import { daemonMetrics } from '../metrics/index.js';
+import { daemonMetrics } from '../metrics/daemon.js';
 import { Speaker } from '../speaker/speaker.js';
 import { ternVersion } from '../version.js';
 import { type CalicoOptions, calicoFeed } from './calico.js';

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { handleAll, noop, retry } from 'cockatiel';
-import { Etcd3, type IKeyValue, type IOptions, Range, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IOptions, Watcher } from 'etcd3';
 import { DEFAULT_ETCD_PREFIX, etcdEntryReader, etcdPrefixes, normalizePrefix } from './etcd-model.js';
 import { CalicoError, type CalicoIssue } from './issues.js';
 import { type CalicoResource, type CalicoResources, collectResources, type ReadResult } from './resources.js';
@@ -70,6 +70,8 @@ export class EtcdCalicoSource implements CalicoSource {
   private readonly callTimeoutMs: number;
   private readonly coalesceMs: number;
   private readonly clientOptions: IOptions;
+  /** The etcd3 library, loaded by the first read (it and gRPC under it cost ~25 MB of RSS at load). */
+  private lib: typeof import('etcd3') | undefined;
   private client: Etcd3 | undefined;
   private entries: Map<string, Entry> | undefined;
   private built: { resources: CalicoResources } | { error: CalicoError } | undefined;
@@ -225,6 +227,8 @@ export class EtcdCalicoSource implements CalicoSource {
   }
 
   private async readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    this.lib ??= await import('etcd3');
+    const { Range } = this.lib;
     const client = this.connect();
     const res = await client.kv.txn(
       {
@@ -365,9 +369,11 @@ export class EtcdCalicoSource implements CalicoSource {
     });
   }
 
+  /** The client; only after readAll has loaded the library (the watchers start after a read). */
   private connect(): Etcd3 {
     if (this.isClosed()) throw new Error(`${this.description}: closed`);
-    this.client ??= new Etcd3(this.clientOptions);
+    if (!this.lib) throw new Error(`${this.description}: not read yet`);
+    this.client ??= new this.lib.Etcd3(this.clientOptions);
     return this.client;
   }
 }
