@@ -33,6 +33,8 @@ const { values } = parseArgs({
     routes: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
     'max-batch': { type: 'string' },
+    /** FibWriter's maxRounds (rounds running at once); default the writer's (2). */
+    'max-rounds': { type: 'string' },
     /** Log level of the follower and writer (to stderr); default silent. */
     log: { type: 'string', default: 'silent' },
     /** The follower's safety-net full read (kernel.scanTime), seconds; 0: none. */
@@ -46,6 +48,7 @@ const { values } = parseArgs({
 const ROUTES = Number(values.routes);
 const REPS = Number(values.reps);
 const MAX_BATCH = values['max-batch'] === undefined ? undefined : Number(values['max-batch']);
+const MAX_ROUNDS = values['max-rounds'] === undefined ? undefined : Number(values['max-rounds']);
 const LOG = createLogger(values.log as LogLevel);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const SCAN_MS = Number(values.scan) * 1000;
@@ -105,6 +108,10 @@ interface TernRun {
   addKernelMs: number;
   delKernelMs: number;
   rounds: number;
+  /** The most rounds running at once. */
+  mostRunning: number;
+  /** Kernel changes that only confirmed a line as written (not planned again). */
+  confirmed: number;
   /** Keys the writer planned (incremental planning: about two per route). */
   planned: number;
   /** Lines answered `File exists` / `No such process` (the copy behind), and the reads asked for. */
@@ -136,6 +143,7 @@ async function tern(ns: Netns): Promise<TernRun> {
     protocol: PROTOCOL,
     log: LOG,
     ...(MAX_BATCH !== undefined ? { maxBatch: MAX_BATCH } : {}),
+    ...(MAX_ROUNDS !== undefined ? { maxRounds: MAX_ROUNDS } : {}),
     onError: (e) => {
       const k = `${e.op}: ${e.message}`;
       errors[k] = (errors[k] ?? 0) + 1;
@@ -187,6 +195,8 @@ async function tern(ns: Netns): Promise<TernRun> {
       addKernelMs,
       delKernelMs,
       rounds: writer.stats.rounds,
+      mostRunning: writer.stats.mostRunning,
+      confirmed: writer.stats.confirmed,
       planned: writer.stats.planned,
       behind: writer.stats.behind,
       readsAsked: writer.stats.readsAsked,
@@ -243,6 +253,7 @@ async function main(): Promise<void> {
       routes: ROUTES,
       reps: REPS,
       maxBatch: MAX_BATCH ?? 'default (10,000)',
+      maxRounds: MAX_ROUNDS ?? 'default (2)',
       scanSeconds: SCAN_MS / 1000,
       median: {
         bareAddMs: median(reps.map((r) => r.bareAddMs)),
@@ -267,6 +278,7 @@ async function main(): Promise<void> {
     const t = reps[reps.length - 1]!.tern;
     console.log(
       `tern fib bench: ${ROUTES.toLocaleString('en')} routes, median of ${REPS}, maxBatch ${String(result.maxBatch)}, ` +
+        `maxRounds ${String(result.maxRounds)}, ` +
         `safety-net read every ${SCAN_MS / 1000} s`,
     );
     console.log(
@@ -307,7 +319,8 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `last run: ${t.rounds} ip rounds, ${t.planned.toLocaleString('en')} keys planned, ${t.behind} lines answered ` +
+      `last run: ${t.rounds} ip rounds (at most ${t.mostRunning} at once), ${t.planned.toLocaleString('en')} keys planned ` +
+        `(${t.confirmed.toLocaleString('en')} kernel changes only confirmed a line), ${t.behind} lines answered ` +
         `"copy behind" (${t.readsAsked} reads asked), ${t.monitorEvents.toLocaleString('en')} monitor events, ${t.resyncs} full reads, ` +
         `tern CPU ${m.ternCpuMs.toFixed(0)} ms (median, this process only)`,
     );

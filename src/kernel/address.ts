@@ -3,7 +3,6 @@
 
 import {
   canonicalIpv6,
-  formatIpv4,
   formatIpv4Key,
   formatIpv6Key,
   ipv4KeyLen,
@@ -44,16 +43,18 @@ export function canonicalPrefix(dst: string, family: FamilyName): CanonicalPrefi
       : { family: 'ipv6-unicast', prefix: formatIpv6Key(key), length: ipv6KeyLen(key) };
   }
   const key = parseIpv4Prefix(dst);
-  return key === undefined
-    ? undefined
-    : { family: 'ipv4-unicast', prefix: formatIpv4Key(key), length: ipv4KeyLen(key) };
+  if (key === undefined) return undefined;
+  // parseIpv4Prefix takes only canonical text (no leading zeros, a plain length): reuse it as it is
+  // (a hot path: every monitor message and every wanted route)
+  const length = ipv4KeyLen(key);
+  return { family: 'ipv4-unicast', prefix: dst.includes('/') ? dst : `${dst}/32`, length };
 }
 
 /** An address in canonical text, or undefined when the text is not one. */
 export function canonicalAddress(text: string): string | undefined {
   if (text.includes(':')) return canonicalIpv6(text);
-  const v4 = parseIpv4(text);
-  return v4 === undefined ? undefined : formatIpv4(v4);
+  // parseIpv4 takes only canonical dotted quads (no leading zeros): the text is its own canonical form
+  return parseIpv4(text) === undefined ? undefined : text;
 }
 
 /** Whether prefix `inner` lies inside (or equals) `outer`; both canonical. */

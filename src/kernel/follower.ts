@@ -38,6 +38,8 @@ export interface FollowerOptions extends IpOptions {
   readonly overrunQuietMs?: number;
   /** ...or this long after the overrun if the monitor is never quiet that long. Default 5,000 ms. */
   readonly overrunMaxWaitMs?: number;
+  /** The monitor's netlink receive buffer, bytes (`ip -rcvbuf`; capped by net.core.rmem_max). Default 8 MiB. */
+  readonly monitorRcvbuf?: number;
   readonly log?: Logger;
 }
 
@@ -91,7 +93,15 @@ export class KernelRouteFollower {
   private overrunAt = 0;
   private overrunReason = '';
   private readonly overrunMaxWaitMs: number;
+  private readonly monitorRcvbuf: number;
   private lastDataAt = 0;
+  /**
+   * Kills the monitor child when this process exits without stop() (process.exit, the end of a test
+   * worker): nothing else would, and an idle `ip monitor` that never writes never meets its closed pipe.
+   */
+  private readonly killOnExit = (): void => {
+    this.monitor?.kill('SIGKILL');
+  };
 
   constructor(private readonly opts: FollowerOptions = {}) {
     this.table = new RouteTable(opts.table ?? MAIN_TABLE);
@@ -101,6 +111,7 @@ export class KernelRouteFollower {
     this.resyncDelayMs = opts.resyncDelayMs ?? 10;
     this.overrunQuietMs = opts.overrunQuietMs ?? 200;
     this.overrunMaxWaitMs = opts.overrunMaxWaitMs ?? 5000;
+    this.monitorRcvbuf = opts.monitorRcvbuf ?? 8 * 1024 * 1024;
   }
 
   /** True once the first full read is in the copy. */
@@ -126,6 +137,7 @@ export class KernelRouteFollower {
   async start(): Promise<void> {
     if (this.started) return this.whenReady();
     this.started = true;
+    process.on('exit', this.killOnExit);
     this.spawnMonitor();
     if (this.scanIntervalMs > 0) {
       this.scanTimer = setInterval(() => this.requestResync('scan', 0), this.scanIntervalMs);
@@ -146,6 +158,7 @@ export class KernelRouteFollower {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    process.off('exit', this.killOnExit);
     if (!this.started) {
       for (const w of this.readyWaiters.splice(0)) w();
       return;
@@ -243,7 +256,18 @@ export class KernelRouteFollower {
   }
 
   private spawnMonitor(): void {
-    const args = ipArgv(this.opts, ['-N', 'monitor', 'label', 'route', 'link', 'address']);
+    // a larger netlink receive buffer than iproute2's 1 MiB (the kernel caps it at net.core.rmem_max):
+    // room for the messages of a burst while this thread is busy, instead of dropping them (ENOBUFS)
+    const args = ipArgv(this.opts, [
+      '-rcvbuf',
+      String(this.monitorRcvbuf),
+      '-N',
+      'monitor',
+      'label',
+      'route',
+      'link',
+      'address',
+    ]);
     const child = spawn(this.opts.ipPath ?? 'ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = child;
     this.monitorStartedAt = Date.now();

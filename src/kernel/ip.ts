@@ -3,6 +3,9 @@
 // (`ip -n <ns> ...`, which the tests use).
 
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FamilyName } from '../config/types.js';
 import { parseRouteDump, type RouteDump } from './parse.js';
 
@@ -32,9 +35,56 @@ export function runIp(
   input?: string,
   timeoutMs = 10_000,
 ): Promise<IpResult> {
+  return run(opts, args, input === undefined ? 'ignore' : 'pipe', input, timeoutMs);
+}
+
+/** Where runIpFromFile puts its input: memory (tmpfs) where there is one. */
+const INPUT_DIR = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+let inputFiles = 0;
+
+/**
+ * Like runIp, but `input` reaches `ip`'s stdin from a file (written first, and unlinked before `ip`
+ * starts: nothing is left behind), not through a pipe: `ip -batch -` then reads at its own pace and
+ * never waits for this process's event loop to feed it (a busy loop would stall the kernel writes).
+ * Falls back to the pipe should the file not be writable.
+ */
+export function runIpFromFile(
+  opts: IpOptions,
+  args: readonly string[],
+  input: string,
+  timeoutMs = 10_000,
+): Promise<IpResult> {
+  let fd: number;
+  try {
+    const path = join(INPUT_DIR, `tern-ip-${process.pid}-${++inputFiles}`);
+    const w = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(w, input);
+      fd = openSync(path, 'r');
+    } finally {
+      closeSync(w);
+      unlinkSync(path);
+    }
+  } catch {
+    return runIp(opts, args, input, timeoutMs);
+  }
+  try {
+    return run(opts, args, fd, undefined, timeoutMs);
+  } finally {
+    closeSync(fd); // the child has its own copy
+  }
+}
+
+function run(
+  opts: IpOptions,
+  args: readonly string[],
+  stdin: 'ignore' | 'pipe' | number,
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<IpResult> {
   return new Promise((resolve) => {
     const child = spawn(opts.ipPath ?? 'ip', ipArgv(opts, args), {
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [stdin, 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -82,6 +82,38 @@ export class PrefixIndex<V> {
     return true;
   }
 
+  /**
+   * Reads and changes the value at `prefix` with one parse of the prefix: `fn` gets the current value
+   * (undefined: none) and returns the new one (undefined: none, the entry goes). False when `prefix` is
+   * not a prefix (then `fn` is not called).
+   */
+  update(prefix: string, fn: (v: V | undefined) => V | undefined): boolean {
+    if (prefix.includes(':')) {
+      const k = parseIpv6Prefix(prefix);
+      if (k === undefined) return false;
+      const before = this.v6.get(k);
+      const after = fn(before);
+      if (after === undefined) {
+        if (before !== undefined && this.v6.delete(k)) this.v6Lengths.remove(k.charCodeAt(8));
+      } else {
+        if (before === undefined) this.v6Lengths.add(k.charCodeAt(8));
+        this.v6.set(k, after);
+      }
+      return true;
+    }
+    const k = parseIpv4Prefix(prefix);
+    if (k === undefined) return false;
+    const before = this.v4.get(k);
+    const after = fn(before);
+    if (after === undefined) {
+      if (before !== undefined && this.v4.delete(k)) this.v4Lengths.remove(k & 63);
+    } else {
+      if (before === undefined) this.v4Lengths.add(k & 63);
+      this.v4.set(k, after);
+    }
+    return true;
+  }
+
   /** The value of the longest prefix that contains `address`; undefined when none does (or no address). */
   lookup(address: string): V | undefined {
     if (address.includes(':')) {

@@ -90,12 +90,10 @@ function jsonNextHop(o: Json): KernelNextHop | string | undefined {
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1) {
     return `bad weight ${JSON.stringify(weight)}`;
   }
-  return {
-    ...(gateway !== undefined ? { gateway } : {}),
-    ...(dev !== undefined ? { dev } : {}),
-    onlink: flagsOf(o).includes('onlink'),
-    weight,
-  };
+  const onlink = flagsOf(o).includes('onlink');
+  if (gateway === undefined) return { dev: dev as string, onlink, weight };
+  if (dev === undefined) return { gateway, onlink, weight };
+  return { gateway, dev, onlink, weight };
 }
 
 /** One element of `ip -json route show` as a KernelRoute, or the reason it is not one. */
@@ -142,7 +140,7 @@ export function routeFromJson(o: unknown, family: FamilyName, table: number): Ke
     if (typeof nh === 'string') return nh;
     if (nh !== undefined) nextHops.push(nh);
   }
-  return {
+  const route: KernelRoute = {
     family,
     prefix: p.prefix,
     length: p.length,
@@ -152,9 +150,13 @@ export function routeFromJson(o: unknown, family: FamilyName, table: number): Ke
     table: t,
     metric,
     tos,
+    nextHops,
+  };
+  if (from === undefined && prefsrc === undefined) return route;
+  return {
+    ...route,
     ...(from !== undefined ? { from } : {}),
     ...(prefsrc !== undefined ? { prefsrc } : {}),
-    nextHops,
   };
 }
 
@@ -260,13 +262,37 @@ interface HopDraft {
   weight: number;
 }
 
+/** `text` split at runs of blanks (space, tab, newline, CR); no empty words. */
+export function words(text: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      if (start >= 0) out.push(text.slice(start, i));
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  if (start >= 0) out.push(text.slice(start));
+  return out;
+}
+
+/** Whether `line` holds only blanks. */
+function blank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
 /**
  * One route message of `ip -N monitor route` (its header line without the label, then its continuation
  * lines), as an event.
  */
 export function parseRouteText(text: string): MonitorEvent {
   const unparsed = (reason: string): MonitorEvent => ({ kind: 'unparsed', text, reason });
-  const tokens = text.split(/\s+/).filter((t) => t !== '');
+  const tokens = words(text);
   let i = 0;
   const deleted = tokens[0] === 'Deleted';
   if (deleted) i++;
@@ -373,27 +399,42 @@ export function parseRouteText(text: string): MonitorEvent {
     if (f === undefined) return unparsed(`bad from ${from}`);
     if (f.length > 0) fromPrefix = f.prefix;
   }
-  const drafts = hops.length > 0 ? hops : top.gateway !== undefined || top.dev !== undefined ? [top] : [];
-  const nextHops: KernelNextHop[] = drafts
-    .filter((h) => h.gateway !== undefined || h.dev !== undefined)
-    .map((h) => ({
-      ...(h.gateway !== undefined ? { gateway: h.gateway } : {}),
-      ...(h.dev !== undefined ? { dev: h.dev } : {}),
-      onlink: h.onlink,
-      weight: h.weight,
-    }));
   const forwards = type === 'unicast' || type === 'local' || type === 'broadcast' || type === 'anycast';
+  const nextHops: KernelNextHop[] = [];
+  if (forwards) {
+    if (hops.length === 0) {
+      if (top.gateway !== undefined || top.dev !== undefined) nextHops.push(hopOf(top));
+    } else for (const h of hops) if (h.gateway !== undefined || h.dev !== undefined) nextHops.push(hopOf(h));
+  }
+  // object literals without spreads: this runs for every monitor message
   const route: KernelRoute = {
     family,
     prefix: p.prefix,
     length: p.length,
     type,
-    ...numbers,
-    ...(fromPrefix !== undefined ? { from: fromPrefix } : {}),
-    ...(prefsrc !== undefined ? { prefsrc } : {}),
-    nextHops: forwards ? nextHops : [],
+    protocol: numbers.protocol,
+    scope: numbers.scope,
+    table: numbers.table,
+    metric: numbers.metric,
+    tos: numbers.tos,
+    nextHops,
   };
-  return { kind: 'route', deleted, route };
+  if (fromPrefix === undefined && prefsrc === undefined) return { kind: 'route', deleted, route };
+  return {
+    kind: 'route',
+    deleted,
+    route: {
+      ...route,
+      ...(fromPrefix !== undefined ? { from: fromPrefix } : {}),
+      ...(prefsrc !== undefined ? { prefsrc } : {}),
+    },
+  };
+}
+
+function hopOf(h: HopDraft): KernelNextHop {
+  if (h.gateway === undefined) return { dev: h.dev!, onlink: h.onlink, weight: h.weight };
+  if (h.dev === undefined) return { gateway: h.gateway, onlink: h.onlink, weight: h.weight };
+  return { gateway: h.gateway, dev: h.dev, onlink: h.onlink, weight: h.weight };
 }
 
 const LINK_LINE = /^(Deleted )?(\d+): ([^:@\s]+)(?:@[^:\s]*)?: <([^>]*)>/;
@@ -437,8 +478,9 @@ export class MonitorParser {
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.trim() === '') continue;
-      if (/^\s/.test(line)) {
+      if (blank(line)) continue;
+      const c = line.charCodeAt(0);
+      if (c === 32 || c === 9) {
         if (this.open === undefined) {
           out.push({ kind: 'unparsed', text: line, reason: 'a continuation line without its message' });
         } else this.open.push(line);

@@ -91,15 +91,6 @@ export function normalizeFibRoute(r: FibRoute, target: FibTarget): WantedRoute |
   if (p === undefined) return `not a prefix (or host bits set): ${String(r.prefix)}`;
   if (p.family !== r.family) return `${p.prefix} is not of family ${r.family}`;
   const metric = metricFor(p.family, target);
-  const base = {
-    family: p.family,
-    prefix: p.prefix,
-    length: p.length,
-    protocol: target.protocol,
-    table: target.table,
-    metric,
-    tos: 0,
-  };
   let type: RouteType;
   const nextHops: KernelNextHop[] = [];
   if (isReject(r)) {
@@ -124,16 +115,26 @@ export function normalizeFibRoute(r: FibRoute, target: FibTarget): WantedRoute |
       if (!Number.isInteger(weight) || weight < 1 || weight > 256) {
         return `next hop ${gateway}: weight must be 1..256, got ${weight}`;
       }
-      const hop: KernelNextHop = {
-        gateway,
-        ...(nh.device !== undefined ? { dev: nh.device } : {}),
-        onlink: nh.onlink === true,
-        weight,
-      };
+      const hop: KernelNextHop =
+        nh.device === undefined
+          ? { gateway, onlink: nh.onlink === true, weight }
+          : { gateway, dev: nh.device, onlink: nh.onlink === true, weight };
       if (!nextHops.some((h) => h.gateway === hop.gateway && h.dev === hop.dev)) nextHops.push(hop);
     }
   }
-  const route: KernelRoute = { ...base, type, scope: 0, nextHops };
+  // one object literal, no spreads: this runs for every wanted route of every `apply`
+  const route: KernelRoute = {
+    family: p.family,
+    prefix: p.prefix,
+    length: p.length,
+    type,
+    protocol: target.protocol,
+    scope: 0,
+    table: target.table,
+    metric,
+    tos: 0,
+    nextHops,
+  };
   return { key: routeKey(route), route, source: r };
 }
 
@@ -142,8 +143,14 @@ export function satisfies(existing: KernelRoute, wanted: KernelRoute): boolean {
   if (existing.type !== wanted.type) return false;
   if (wanted.type !== 'unicast') return true;
   if (existing.nextHops.length !== wanted.nextHops.length) return false;
-  const used = new Array<boolean>(existing.nextHops.length).fill(false);
   const single = wanted.nextHops.length === 1;
+  if (single) {
+    // the common case, without the bookkeeping below (this runs for every kernel change of a wanted key)
+    const e = existing.nextHops[0]!;
+    const w = wanted.nextHops[0]!;
+    return e.gateway === w.gateway && (w.dev === undefined || e.dev === w.dev) && e.onlink === w.onlink;
+  }
+  const used = new Array<boolean>(existing.nextHops.length).fill(false);
   return wanted.nextHops.every((w) => {
     const i = existing.nextHops.findIndex(
       (e, j) =>

@@ -126,6 +126,11 @@ export function routeKey(r: Pick<KernelRoute, 'table' | 'prefix' | 'metric' | 't
 
 export function sameNextHops(a: readonly KernelNextHop[], b: readonly KernelNextHop[]): boolean {
   if (a.length !== b.length) return false;
+  if (a.length === 1) {
+    const x = a[0]!;
+    const y = b[0]!;
+    return x.gateway === y.gateway && x.dev === y.dev && x.onlink === y.onlink && x.weight === y.weight;
+  }
   const used = new Array<boolean>(b.length).fill(false);
   outer: for (const x of a) {
     for (let i = 0; i < b.length; i++) {

@@ -112,7 +112,8 @@ export class RouteTable {
     const next = new Map<string, KernelRoute>();
     for (const r of routes) if (r.family === family && r.table === this.table) next.set(routeKey(r), r);
     const changes: RouteChange[] = [];
-    for (const [key, before] of [...this.byKey]) {
+    for (const [key, before] of this.byKey) {
+      // (deleting the entry being visited is safe in a Map iteration)
       if (before.family !== family || next.has(key)) continue;
       this.remove(key, before);
       changes.push({ key, before });
@@ -130,12 +131,12 @@ export class RouteTable {
     if (before !== undefined) this.unindex(before);
     this.byKey.set(key, route);
     if (!ordinary(route)) return;
-    const at = this.index.get(route.prefix);
-    if (at === undefined) this.index.set(route.prefix, [route]);
-    else {
+    this.index.update(route.prefix, (at) => {
+      if (at === undefined) return [route];
       at.push(route);
       at.sort((a, b) => a.metric - b.metric);
-    }
+      return at;
+    });
   }
 
   private remove(key: string, before: KernelRoute): void {
@@ -145,10 +146,11 @@ export class RouteTable {
 
   private unindex(route: KernelRoute): void {
     if (!ordinary(route)) return;
-    const at = this.index.get(route.prefix);
-    if (at === undefined) return;
-    const i = at.indexOf(route);
-    if (i >= 0) at.splice(i, 1);
-    if (at.length === 0) this.index.delete(route.prefix);
+    this.index.update(route.prefix, (at) => {
+      if (at === undefined) return undefined;
+      const i = at.indexOf(route);
+      if (i >= 0) at.splice(i, 1);
+      return at.length === 0 ? undefined : at;
+    });
   }
 }

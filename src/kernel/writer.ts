@@ -3,8 +3,12 @@
 // it likes; the writer plans the keys that changed against the copy (plan.ts: planKey) and carries the
 // plan out with one `ip -force -batch -` per round of at most `maxBatch` lines: every line runs even
 // when one fails, the exit marks the end of the round, and each failure names its line (`Command failed
-// -:N`), so every error is reported with its route. A round in flight is never overlapped: changes that
-// come meanwhile are planned in the next.
+// -:N`), so every error is reported with its route. The lines reach `ip` through a file (unlinked before
+// `ip` starts), so that `ip` never waits for this thread to feed a pipe. At most `maxRounds` (2) rounds
+// run at once, always on different keys (a key in a running round waits for it), and the next one starts
+// only once the follower has reported most of the running round's keys: the kernel never waits while
+// this process plans and spawns, and `ip monitor` is never left so far behind that netlink drops its
+// messages.
 //
 // Planning is incremental, so a round costs its own lines, not the size of the table: a key is planned
 // when its wanted route changed (compared by identity, then by key), when the follower reported a
@@ -29,7 +33,7 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { KernelRouteFollower } from './follower.js';
-import { type IpOptions, runIp } from './ip.js';
+import { type IpOptions, runIpFromFile } from './ip.js';
 import {
   type FibOp,
   type FibRoute,
@@ -67,6 +71,11 @@ export interface FibWriterOptions extends IpOptions {
   readonly retryMs?: number;
   /** At most this many `ip` lines per round (default 10,000: each round costs a process start). */
   readonly maxBatch?: number;
+  /**
+   * Rounds running at once, on different keys (default 2): the next round's `ip` starts while the last
+   * one's is still at work, so the kernel does not wait while this process plans, spawns and reads results.
+   */
+  readonly maxRounds?: number;
 }
 
 export interface FibWriterStats {
@@ -86,6 +95,16 @@ export interface FibWriterCounters extends FibWriterStats {
   behind: number;
   /** Full reads of the table the writer asked the follower for. */
   readsAsked: number;
+  /** Changes the follower reported that left a key as wanted (the confirmations of lines written): not planned. */
+  confirmed: number;
+  /** The most rounds that were running at once (at most maxRounds). */
+  mostRunning: number;
+}
+
+/** A round whose `ip` is running: its lines, and how many of its keys the follower reported since. */
+interface Running {
+  readonly lines: number;
+  reported: number;
 }
 
 interface Assumed {
@@ -103,6 +122,8 @@ const GONE = /No such process|No such file or directory/;
 const EXISTS = /File exists/;
 /** Keys planned per round at most when they lead to no line (the event loop is never held long). */
 const MAX_PLANNED = 20_000;
+/** The share of a running round's keys the follower must have reported before the next round starts. */
+const ROUND_CAUGHT_UP = 0.9;
 
 /** Whether `ip`'s answer to `op` says the copy was behind the kernel (not a refusal). */
 export function copyWasBehind(op: FibOp['op'], error: string): boolean {
@@ -119,11 +140,14 @@ export class FibWriter {
     planned: 0,
     behind: 0,
     readsAsked: 0,
+    confirmed: 0,
+    mostRunning: 0,
   };
   private readonly target: FibTarget;
   private readonly log: Logger;
   private readonly retryMs: number;
   private readonly maxBatch: number;
+  private readonly maxRounds: number;
   private wanted: Map<string, WantedRoute> | undefined;
   /** The last `apply`'s routes, so that an unchanged route object is not checked again. */
   private bySource = new Map<FibRoute, WantedRoute>();
@@ -148,7 +172,12 @@ export class FibWriter {
     string,
     { count: number; since: number; route: KernelRoute | undefined }
   >();
-  private round: Promise<void> | undefined;
+  /** Planning the next round (waiting for the copy, then choosing its lines). */
+  private planning: Promise<void> | undefined;
+  /** Rounds whose `ip` is running (at most maxRounds), and the keys they write. */
+  private readonly rounds = new Map<Promise<void>, Running>();
+  private readonly busy = new Map<string, Running>();
+  /** Work is due that could not start yet (a round was being planned, or maxRounds were running). */
   private again = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -172,6 +201,7 @@ export class FibWriter {
     this.log = opts.log ?? silentLogger();
     this.retryMs = opts.retryMs ?? 30_000;
     this.maxBatch = opts.maxBatch ?? 10_000;
+    this.maxRounds = Math.max(1, opts.maxRounds ?? 2);
     this.unsubscribe = follower.onChange((changes) => this.onKernelChange(changes));
   }
 
@@ -220,8 +250,12 @@ export class FibWriter {
 
   /** Resolves when no round is under way or due (tests, shutdown). */
   settled(): Promise<void> {
-    if (this.round === undefined && !this.again && !this.reading) return Promise.resolve();
+    if (this.idle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idle(): boolean {
+    return this.planning === undefined && this.rounds.size === 0 && !this.again && !this.reading;
   }
 
   /** The routes the last `apply` asked for, in kernel form (`tern show`, tests). */
@@ -235,7 +269,8 @@ export class FibWriter {
     this.unsubscribe();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    await this.round;
+    await this.planning;
+    await Promise.all([...this.rounds.keys()]);
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -245,37 +280,67 @@ export class FibWriter {
     for (const c of changes) {
       const ours = c.before?.protocol === this.target.protocol || c.after?.protocol === this.target.protocol;
       if (!ours && !this.wanted.has(c.key)) continue;
-      relevant = true;
+      const running = this.busy.get(c.key);
+      if (running !== undefined && ++running.reported === Math.ceil(running.lines * ROUND_CAUGHT_UP)) {
+        relevant ||= this.again; // room for the next round now
+      }
       // the kernel's own word on this route: stop assuming, and try a failed route again
       this.assumed.delete(c.key);
       this.failed.delete(c.key);
+      // the route now is as wanted (mostly the confirmation of a line just written): nothing to plan
+      if (planKey(c.key, this.wanted.get(c.key), c.after, this.target) === undefined) {
+        this.stats.confirmed++;
+        continue;
+      }
+      relevant = true;
       this.dirty.add(c.key);
     }
     if (relevant) this.schedule();
   }
 
+  /**
+   * Plans a round now, unless one is being planned or maxRounds are running (then `again`: it is
+   * planned as soon as that is over). Rounds write different keys: a key in a running round waits for it.
+   */
   private schedule(): void {
     if (this.stopped || this.wanted === undefined) return;
-    if (this.round !== undefined) {
+    if (this.planning !== undefined || !this.roomForRound()) {
       this.again = true;
       return;
     }
-    this.round = this.follower
+    this.again = false;
+    this.planning = this.follower
       .whenReady()
-      .then(() => this.runRound())
-      .catch((err: unknown) => {
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'FIB write round failed');
-      })
+      .then(() => this.planRound())
+      .catch((err: unknown) => this.roundFailed(err))
       .finally(() => {
-        this.round = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.schedule();
-        } else {
-          this.again = false;
-          if (!this.reading) for (const w of this.idleWaiters.splice(0)) w();
-        }
+        this.planning = undefined;
+        this.next();
       });
+  }
+
+  /**
+   * Whether another round may start: none is running, or fewer than maxRounds and the copy has caught up
+   * with most of each running round (the follower reported ROUND_CAUGHT_UP of its keys). The next round
+   * thus starts while the last one's `ip` finishes, but never so far ahead of `ip monitor` that the
+   * kernel drops its messages (ENOBUFS, and a full read to put the copy right).
+   */
+  private roomForRound(): boolean {
+    if (this.rounds.size === 0) return true;
+    if (this.rounds.size >= this.maxRounds) return false;
+    for (const r of this.rounds.values()) if (r.reported < r.lines * ROUND_CAUGHT_UP) return false;
+    return true;
+  }
+
+  /** After planning or a round: the next one if due, else wake whoever waits for the writer to settle. */
+  private next(): void {
+    if (this.again && !this.stopped) this.schedule();
+    else if (this.stopped) this.again = false;
+    if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private roundFailed(err: unknown): void {
+    this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'FIB write round failed');
   }
 
   /** The route at `key` as this writer believes it is: what a recent round wrote, else the copy's. */
@@ -296,7 +361,8 @@ export class FibWriter {
     }
   }
 
-  private async runRound(): Promise<void> {
+  /** Chooses the next round's lines and starts it (without waiting for its `ip`). */
+  private async planRound(): Promise<void> {
     const wanted = this.wanted;
     if (this.stopped || wanted === undefined || !this.follower.ready) return;
     if (this.planOwn) {
@@ -310,8 +376,13 @@ export class FibWriter {
     this.expireAssumed(now);
     const batch: FibOp[] = [];
     let planned = 0;
+    let left = false;
     for (const key of this.dirty) {
-      if (batch.length === this.maxBatch || planned === MAX_PLANNED) break;
+      if (batch.length === this.maxBatch || planned === MAX_PLANNED) {
+        left = true;
+        break;
+      }
+      if (this.busy.has(key)) continue; // planned again when its round is over
       this.dirty.delete(key);
       if (this.failed.has(key)) continue;
       planned++;
@@ -330,16 +401,33 @@ export class FibWriter {
       if (!this.writingInCircles(r, now)) batch.push(r);
     }
     this.stats.planned += planned;
-    if (this.dirty.size > 0) this.again = true; // the rest in the next round
-    if (batch.length > 0) await this.carryOut(batch);
-    // a round that wrote nothing did no I/O: let the event loop run before the next one
-    else if (this.again) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (left) this.again = true; // the rest in the next round
+    if (batch.length > 0) {
+      const running: Running = { lines: batch.length, reported: 0 };
+      for (const op of batch) this.busy.set(op.key, running);
+      const round: Promise<void> = this.carryOut(batch)
+        .catch((err: unknown) => this.roundFailed(err))
+        .finally(() => {
+          for (const op of batch) this.busy.delete(op.key);
+          this.rounds.delete(round);
+          this.armRetry();
+          // keys that changed while they were being written
+          if (this.dirty.size > 0) this.again = true;
+          this.next();
+        });
+      this.rounds.set(round, running);
+      this.stats.mostRunning = Math.max(this.stats.mostRunning, this.rounds.size);
+    } else if (this.again) {
+      // a round that wrote nothing did no I/O: let the event loop run before the next one
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     this.armRetry();
   }
 
   private async carryOut(batch: readonly FibOp[]): Promise<void> {
     const lines = batch.map(fibCommand);
-    const r = await runIp(this.opts, ['-force', '-batch', '-'], `${lines.join('\n')}\n`, 60_000);
+    const started = Date.now();
+    const r = await runIpFromFile(this.opts, ['-force', '-batch', '-'], `${lines.join('\n')}\n`, 60_000);
     this.stats.rounds++;
     const failures = batchFailures(r.stderr);
     if (r.code !== 0 && failures.size === 0) {
@@ -381,7 +469,7 @@ export class FibWriter {
       this.log.debug({ lines: behind }, 'the kernel copy was behind; reading the table again');
       this.readAgain();
     }
-    this.log.debug({ lines: lines.length, failed: failures.size }, 'FIB write round');
+    this.log.debug({ lines: lines.length, failed: failures.size, ms: now - started }, 'FIB write round');
   }
 
   /**

@@ -162,5 +162,8 @@ peers:
       await sleep(200);
     }
     expect(polls).toBeGreaterThan(3);
+    // the second run really was a restarting speaker (`--graceful` reached it): it deferred its routes
+    expect(second.log()).toContain("graceful restart: waiting for the peers' End-of-RIB");
+    expect(first.log()).not.toContain("graceful restart: waiting for the peers' End-of-RIB");
   });
 });

@@ -45,8 +45,11 @@ export class TernDaemon {
     this.configPath = join(this.dir, 'tern.yaml');
   }
 
-  /** Writes the config (YAML; `control.socket` is added) and starts the daemon. */
-  async start(yaml: string, _args: readonly string[] = []): Promise<this> {
+  /**
+   * Writes the config (YAML; `control.socket` is added) and starts the daemon; `args` go after
+   * `tern run -c <config>` (e.g. `--graceful`).
+   */
+  async start(yaml: string, args: readonly string[] = []): Promise<this> {
     writeFileSync(this.configPath, `${yaml}\ncontrol: { socket: ${this.socket} }\n`);
     this.proc = this.h.spawn(
       this.ns,
@@ -60,6 +63,7 @@ export class TernDaemon {
         this.configPath,
         '--log-level',
         'debug',
+        ...args,
       ],
       { name: this.name, cwd: ROOT },
     );

@@ -5,6 +5,7 @@
 // its `route show` prints a state file, its `monitor` reports an overrun, then, during the burst that
 // follows (and after any read made at once), changes the state without a message (the dropped one).
 
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,3 +87,41 @@ it('after an overrun, reads the table again once the monitor is quiet, so a drop
   expect(reads.length).toBeGreaterThanOrEqual(2);
   expect(reads.at(-1)!).toBeGreaterThan(burstEnd);
 });
+
+it('kills its ip monitor child when the process exits without stop()', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-exit-'));
+  dirs.push(dir);
+  // an `ip` whose monitor never writes (an idle table): it would never meet its closed pipe
+  const ipPath = join(dir, 'ip');
+  writeFileSync(ipPath, `#!/bin/sh\ncase "$*" in\n  *monitor*) exec sleep 600 ;;\n  *) echo '[]' ;;\nesac\n`);
+  chmodSync(ipPath, 0o755);
+  const follower = new URL('../../src/kernel/follower.ts', import.meta.url).href;
+  const script = `import { KernelRouteFollower } from ${JSON.stringify(follower)};
+const f = new KernelRouteFollower({ ipPath: ${JSON.stringify(ipPath)}, scanIntervalMs: 0 });
+await f.start();
+console.log(f.monitorPid);
+process.exit(0);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code).toBe(0);
+  const pid = Number(out.trim());
+  expect(pid).toBeGreaterThan(0);
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => !alive(), 5000);
+  const survived = alive();
+  if (survived) process.kill(pid, 'SIGKILL'); // our own test's child: do not leave it behind
+  expect(survived).toBe(false);
+}, 30_000);

@@ -1,7 +1,8 @@
 // Parsing iproute2's output, on text captured from `ip` (iproute2 6.1, Linux 6.x) in a namespace.
 
 import { describe, expect, it } from 'vitest';
-import { MonitorParser, parseRouteDump, parseRouteText } from '../../src/kernel/parse.js';
+import { canonicalAddress, canonicalPrefix } from '../../src/kernel/address.js';
+import { MonitorParser, parseRouteDump, parseRouteText, words } from '../../src/kernel/parse.js';
 import type { KernelRoute } from '../../src/kernel/route.js';
 
 // `ip -N -j route show table main`
@@ -254,5 +255,66 @@ describe('MonitorParser', () => {
         reason: 'a continuation line without its message',
       },
     ]);
+  });
+});
+
+describe('the hot paths of parsing', () => {
+  it('words: split at runs of spaces, tabs, newlines and CRs, no empty words', () => {
+    expect(words('')).toEqual([]);
+    expect(words('   ')).toEqual([]);
+    expect(words('10.1.0.0/26 via 10.0.0.2')).toEqual(['10.1.0.0/26', 'via', '10.0.0.2']);
+    expect(words(' a\t\tb \n\tnexthop  c\r\n')).toEqual(['a', 'b', 'nexthop', 'c']);
+    const text = 'Deleted blackhole 10.244.1.0/26 proto 80\n\tnexthop via 10.0.0.2 dev eth0 weight 1 ';
+    expect(words(text)).toEqual(text.split(/\s+/).filter((t) => t !== ''));
+  });
+
+  it('IPv4 text taken as it is only when canonical; anything else refused, as before', () => {
+    expect(canonicalPrefix('10.1.2.0/24', 'ipv4-unicast')).toEqual({
+      family: 'ipv4-unicast',
+      prefix: '10.1.2.0/24',
+      length: 24,
+    });
+    expect(canonicalPrefix('10.244.1.5', 'ipv4-unicast')).toEqual({
+      family: 'ipv4-unicast',
+      prefix: '10.244.1.5/32',
+      length: 32,
+    });
+    expect(canonicalPrefix('default', 'ipv4-unicast')?.prefix).toBe('0.0.0.0/0');
+    for (const bad of [
+      '10.01.2.0/24',
+      '10.1.2.0/024',
+      '10.1.2.1/24',
+      '10.1.2.0/33',
+      '256.1.2.0/24',
+      '10.1.2/24',
+    ]) {
+      expect(canonicalPrefix(bad, 'ipv4-unicast'), bad).toBeUndefined();
+    }
+    expect(canonicalAddress('10.0.0.2')).toBe('10.0.0.2');
+    expect(canonicalAddress('10.0.0.02')).toBeUndefined();
+    expect(canonicalAddress('10.0.0')).toBeUndefined();
+    expect(canonicalAddress('FD00::0:2')).toBe('fd00::2');
+  });
+
+  it('a monitor message with a source prefix or a preferred source keeps them; without, the route has neither', () => {
+    const plain = parseRouteText('10.1.0.0/26 via 10.0.0.2 dev eth0 proto 12');
+    expect(plain.kind === 'route' && plain.route).toEqual({
+      ...base,
+      family: 'ipv4-unicast',
+      prefix: '10.1.0.0/26',
+      length: 26,
+      type: 'unicast',
+      protocol: 12,
+      nextHops: [{ gateway: '10.0.0.2', dev: 'eth0', onlink: false, weight: 1 }],
+    });
+    expect(plain.kind === 'route' && Object.keys(plain.route)).not.toContain('from');
+    const src = parseRouteText('10.0.0.0/24 dev eth0 proto 2 scope 253 src 10.0.0.1');
+    expect(src.kind === 'route' && src.route.prefsrc).toBe('10.0.0.1');
+    expect(src.kind === 'route' && src.route.nextHops).toEqual([{ dev: 'eth0', onlink: false, weight: 1 }]);
+    const from = parseRouteText(
+      'fd00:60::/64 from fd00:1::/64 via fd00::2 dev veth0 metric 1024 pref medium',
+    );
+    expect(from.kind === 'route' && from.route.from).toBe('fd00:1::/64');
+    expect(from.kind === 'route' && from.route.metric).toBe(1024);
   });
 });

@@ -82,6 +82,33 @@ describe('PrefixIndex', () => {
       { numRuns: 300 },
     );
   });
+
+  it('update: one parse reads and changes an entry; undefined removes it and its length', () => {
+    const ix = new PrefixIndex<string[]>();
+    expect(ix.update('10.1.0.0/16', (v) => (v === undefined ? ['a'] : v))).toBe(true);
+    expect(ix.update('10.1.2.0/24', () => ['b'])).toBe(true);
+    expect(ix.lookup('10.1.2.3')).toEqual(['b']);
+    ix.update('10.1.2.0/24', (v) => [...(v ?? []), 'c']);
+    expect(ix.get('10.1.2.0/24')).toEqual(['b', 'c']);
+    ix.update('10.1.2.0/24', () => undefined);
+    expect(ix.get('10.1.2.0/24')).toBeUndefined();
+    expect(ix.lookup('10.1.2.3')).toEqual(['a']); // the /24 length is gone: the /16 answers
+    expect(ix.size).toBe(1);
+    ix.update('fd00::/64', () => ['v6']);
+    expect(ix.lookup('fd00::1')).toEqual(['v6']);
+    ix.update('fd00::/64', () => undefined);
+    expect(ix.lookup('fd00::1')).toBeUndefined();
+    let called = false;
+    expect(
+      ix.update('10.1.2.3/24', () => {
+        called = true;
+        return ['x'];
+      }),
+    ).toBe(false); // host bits: not a prefix
+    expect(called).toBe(false);
+    ix.update('10.9.0.0/16', () => undefined); // nothing there, nothing added
+    expect(ix.size).toBe(1);
+  });
 });
 
 describe('RouteTable', () => {
