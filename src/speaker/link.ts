@@ -202,6 +202,11 @@ export class Link implements Pumped {
     this.timers.set(timer, t);
   }
 
+  /** A running timer fires on a later turn instead of at its time; nothing when it is not running. */
+  hurry(timer: TimerName): void {
+    if (this.timers.has(timer)) this.startTimer(timer, 0);
+  }
+
   private stopTimer(timer: TimerName): void {
     const t = this.timers.get(timer);
     if (t) {

@@ -699,6 +699,7 @@ export class Peer implements LinkOwner, RibPeer {
     const dropped = this.adjRibIn.count();
     this.adjRibIn.clear();
     const gr = negotiated?.peerGracefulRestart;
+    const restartingAlready = this.restart !== undefined;
     const step = restartOnSessionDown(this.restart, {
       graceful,
       families: negotiated?.families ?? [],
@@ -709,6 +710,11 @@ export class Peer implements LinkOwner, RibPeer {
     this.clearOutput();
     this.group = undefined;
     this.applyRestart(step);
+    // The peer is restarting (RFC 4724) and will connect again at once: the idle hold that damps a
+    // flapping peer (errorWaitTime) is cut short, so that its new connection is taken instead of refused
+    // in Idle for seconds while its routes are stale. Only for the first drop of a restart: a peer that
+    // drops again before its End-of-RIB waits out the idle hold as any other.
+    if (step.staleFamilies.length > 0 && !restartingAlready) setImmediate(() => link.hurry('idleHold'));
     this.log.warn(
       {
         reason,
