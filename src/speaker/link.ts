@@ -202,9 +202,11 @@ export class Link implements Pumped {
     this.timers.set(timer, t);
   }
 
-  /** A running timer fires on a later turn instead of at its time; nothing when it is not running. */
+  /** A running timer fires now instead of at its time; nothing when it is not running. */
   hurry(timer: TimerName): void {
-    if (this.timers.has(timer)) this.startTimer(timer, 0);
+    if (!this.timers.has(timer) || this.closed) return;
+    this.stopTimer(timer);
+    this.dispatch(this.timerEvent(timer));
   }
 
   private stopTimer(timer: TimerName): void {

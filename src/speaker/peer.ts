@@ -714,7 +714,7 @@ export class Peer implements LinkOwner, RibPeer {
     // flapping peer (errorWaitTime) is cut short, so that its new connection is taken instead of refused
     // in Idle for seconds while its routes are stale. Only for the first drop of a restart: a peer that
     // drops again before its End-of-RIB waits out the idle hold as any other.
-    if (step.staleFamilies.length > 0 && !restartingAlready) setImmediate(() => link.hurry('idleHold'));
+    if (step.staleFamilies.length > 0 && !restartingAlready) queueMicrotask(() => link.hurry('idleHold'));
     this.log.warn(
       {
         reason,

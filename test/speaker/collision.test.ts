@@ -3,7 +3,7 @@
 // and checks that tern keeps the connection the BGP identifiers choose and closes the other with
 // Cease / Connection Collision Resolution (6/7).
 
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IPV4_UNICAST } from '../../src/bgp/messages/iana.js';
 import { encodeMessage } from '../../src/bgp/messages/message.js';
@@ -120,11 +120,21 @@ describe('a graceful-restart peer that reconnects while its session is up (RFC 4
     const ternPort = 20000 + Math.floor(Math.random() * 20000);
     const peerPort = ternPort + 1;
     let first: Conn | undefined;
+    // every connection tern opens, also one it opens while the test ends (a peer going down with
+    // graceful restart is connected to again at once): closed with the server
+    const accepted: Socket[] = [];
     const server: Server = createServer((sock) => {
+      accepted.push(sock);
       first ??= track(sock);
     });
     await new Promise<void>((r) => server.listen(peerPort, PEER, () => r()));
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of accepted) s.destroy();
+          server.close(() => r());
+        }),
+    );
     const speaker = new Speaker(
       parseConfig(
         `routerId: ${TERN_ID}
