@@ -19,6 +19,7 @@
 // message sets the state of its route, so replaying one that the read already saw changes nothing.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { type Logger, silentLogger } from '../log.js';
 import { type IpOptions, ipArgv, readRoutes } from './ip.js';
 import { type MonitorEvent, MonitorParser } from './parse.js';
@@ -58,6 +59,9 @@ export interface FollowerStats {
 }
 
 const MAX_BACKOFF_MS = 5000;
+
+/** util-linux's setpriv, where the machine has it (Debian's util-linux is essential: always). */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export class KernelRouteFollower {
   readonly table: RouteTable;
@@ -268,7 +272,12 @@ export class KernelRouteFollower {
       'link',
       'address',
     ]);
-    const child = spawn(this.opts.ipPath ?? 'ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ip = this.opts.ipPath ?? 'ip';
+    // with util-linux's setpriv, the kernel kills the monitor when tern dies, also by SIGKILL (an idle
+    // `ip monitor` never writes, so it would never meet its closed pipe); setpriv execs ip: same pid
+    const child = SETPRIV
+      ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', ip, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(ip, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = child;
     this.monitorStartedAt = Date.now();
     this.stats.monitorStarts++;

@@ -88,7 +88,7 @@ it('after an overrun, reads the table again once the monitor is quiet, so a drop
   expect(reads.at(-1)!).toBeGreaterThan(burstEnd);
 });
 
-it('kills its ip monitor child when the process exits without stop()', async () => {
+async function monitorOutlives(how: 'exit' | 'SIGKILL'): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'tern-exit-'));
   dirs.push(dir);
   // an `ip` whose monitor never writes (an idle table): it would never meet its closed pipe
@@ -100,7 +100,7 @@ it('kills its ip monitor child when the process exits without stop()', async () 
 const f = new KernelRouteFollower({ ipPath: ${JSON.stringify(ipPath)}, scanIntervalMs: 0 });
 await f.start();
 console.log(f.monitorPid);
-process.exit(0);`;
+${how === 'exit' ? 'process.exit(0);' : "process.kill(process.pid, 'SIGKILL');"}`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -109,7 +109,7 @@ process.exit(0);`;
     out += d.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  expect(code).toBe(0);
+  if (how === 'exit') expect(code).toBe(0);
   const pid = Number(out.trim());
   expect(pid).toBeGreaterThan(0);
   const alive = (): boolean => {
@@ -123,5 +123,13 @@ process.exit(0);`;
   await waitFor(() => !alive(), 5000);
   const survived = alive();
   if (survived) process.kill(pid, 'SIGKILL'); // our own test's child: do not leave it behind
-  expect(survived).toBe(false);
+  return survived;
+}
+
+it('kills its ip monitor child when the process exits without stop()', async () => {
+  expect(await monitorOutlives('exit')).toBe(false);
+}, 30_000);
+
+it('its ip monitor child dies with the process, also one killed by SIGKILL (setpriv --pdeathsig)', async () => {
+  expect(await monitorOutlives('SIGKILL')).toBe(false);
 }, 30_000);
