@@ -327,13 +327,18 @@ export class Router {
 
   /** Puts every best route (every path, with ADD-PATH) of the group's families in its table. */
   private fill(gs: GroupState): void {
+    this.exportTable(gs);
+    // nobody listens yet: the table is settled without encoding anything
+    while (gs.group.pendingCount > 0) gs.group.drain(Number.MAX_SAFE_INTEGER, false);
+  }
+
+  /** Exports every prefix of the group's families to it again (what changed becomes pending). */
+  private exportTable(gs: GroupState): void {
     for (const family of gs.families) {
       if (gs.addPathSend.has(family))
         this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(gs, family, prefix));
       else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(gs, family, prefix, best));
     }
-    // nobody listens yet: the table is settled without encoding anything
-    while (gs.group.pendingCount > 0) gs.group.drain(Number.MAX_SAFE_INTEGER, false);
   }
 
   /** The update group of an established peer. */
@@ -572,13 +577,7 @@ export class Router {
 
   /** Why a received route must not be used, or undefined. */
   private importRejection(from: PeerInfo, attrs: RouteAttributes): string | undefined {
-    if (
-      !from.ibgp &&
-      attrs.asPath !== undefined &&
-      ownAsCount(attrs, from.localAsn) > (from.allowOwnAs ?? 0)
-    ) {
-      return 'as-path-loop';
-    }
+    if (!from.ibgp && ownAsCount(attrs, from.localAsn) > (from.allowOwnAs ?? 0)) return 'as-path-loop';
     if (this.reflector) {
       const loop = isReflectionLoop(attrs, this.reflector);
       if (loop) return loop;
@@ -603,7 +602,6 @@ export class Router {
     return multipathSet(routes, best, this.decision);
   }
 
-  /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */
   /**
    * The export filter (config exportFilter). A new one is applied to what every group holds: prefixes it
    * now rejects are withdrawn, those it now accepts are sent, changed communities announced again.
@@ -614,16 +612,13 @@ export class Router {
     this.withAdded = new WeakMap();
     if (this.deferral) return; // the full table goes out when the deferral ends
     for (const gs of this.groups.values()) {
-      for (const family of gs.families) {
-        if (gs.addPathSend.has(family))
-          this.locRib.forEachPrefix(family, (prefix) => this.exportPaths(gs, family, prefix));
-        else this.locRib.forEachBest(family, (prefix, best) => this.exportTo(gs, family, prefix, best));
-      }
+      this.exportTable(gs);
       if (gs.group.pendingCount > 0) this.dirty.add(gs);
     }
     this.bookDrain();
   }
 
+  /** Makes the Loc-RIB hold exactly these originated routes (start and reload). */
   setOriginated(routes: readonly OriginateRoute[]): void {
     const changes: Change[] = [];
     const touched: Touched[] = [];
