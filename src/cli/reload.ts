@@ -16,7 +16,7 @@ const RELOAD_TIMEOUT_MS = 60_000;
 
 const count = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
-/** `reloaded: 1 peer added, 0 removed, 1 reset with new settings, 3 unchanged` */
+/** `reloaded: 1 peer(s) added, 0 removed, 1 reset with new settings, 3 unchanged` */
 export function reloadText(a: Readonly<Record<string, unknown>>): string {
   return (
     `reloaded: ${count(a.added)} peer(s) added, ${count(a.removed)} removed, ` +
