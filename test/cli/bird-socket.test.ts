@@ -5,12 +5,11 @@
 // under TERN_REQUIRE_INTEROP=1. Traffic stays on 127.0.0.0/8 (the IPv6 peer is passive: tern listens on
 // "::" for it, and no IPv6 packet is sent); the daemons are stopped by PID.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { accessSync, constants, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   birdLive,
@@ -20,10 +19,9 @@ import {
   grInProgress,
   scanBIRDPeers,
 } from '../helpers/calico-bird.js';
+import { spawnTern } from '../helpers/cli-daemons.js';
 import { interopRequired } from '../interop/harness/env.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const BIRDC = '/usr/sbin/birdc';
 const BIRDCL = '/usr/sbin/birdcl';
 
@@ -105,18 +103,8 @@ function suite(): void {
   let b: ChildProcess;
 
   /** `tern run -c file` in the background; its stderr collected. */
-  function daemon(file: string, extra: string[] = []): { child: ChildProcess; stderr: () => string } {
-    const child = spawn(process.execPath, [...CLI, 'run', '-c', file, '--watch', '0', ...extra], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    return { child, stderr: () => err };
-  }
+  const daemon = (file: string, extra: string[] = []) =>
+    spawnTern(['-c', file, '--watch', '0', ...extra], children);
 
   let ports: { a: number; b: number; refused: number };
   const aYaml = (peers: string): string => `routerId: 10.0.0.1

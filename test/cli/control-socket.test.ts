@@ -7,12 +7,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlCall } from '../../src/control/client.js';
+import { CLI, ROOT, spawnTern } from '../helpers/cli-daemons.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const dir = mkdtempSync(join(tmpdir(), 'tern-sock-'));
 const children: ChildProcess[] = [];
 let n = 0;
@@ -34,22 +32,13 @@ interface Daemon {
   readonly stderr: () => string;
 }
 
-/** `tern run -c file` in the background, under `umask` when given (sh execs node: same pid). */
+/** `tern run -c file` in the background, under `umask` when given. */
 function daemon(file: string, umask?: string): Daemon {
-  const args = [...CLI, 'run', '-c', file, '--watch', '0'];
-  const child =
-    umask === undefined
-      ? spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn('sh', ['-c', `umask ${umask} && exec "$@"`, 'sh', process.execPath, ...args], {
-          cwd: ROOT,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-  children.push(child);
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return { child, stderr: () => err };
+  return spawnTern(
+    ['-c', file, '--watch', '0'],
+    children,
+    umask === undefined ? undefined : `umask ${umask}`,
+  );
 }
 
 /** Waits until the daemon's socket answers `show status`; its result. */

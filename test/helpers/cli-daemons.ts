@@ -13,6 +13,31 @@ import { afterAll } from 'vitest';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 
+/**
+ * `tern run <args>` in the background, through tsx from the repository (as `npm test` runs it; `sh`, when
+ * given, execs node: the same pid), its stderr collected; pushed onto `children` for the caller's cleanup.
+ */
+export function spawnTern(
+  args: readonly string[],
+  children: ChildProcess[],
+  sh?: string,
+): { readonly child: ChildProcess; stderr(): string } {
+  const argv = [...CLI, 'run', ...args];
+  const child =
+    sh === undefined
+      ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('sh', ['-c', `${sh} && exec "$@"`, 'sh', process.execPath, ...argv], {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+  children.push(child);
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return { child, stderr: () => err };
+}
+
 export interface Daemon {
   readonly child: ChildProcess;
   readonly socket: string;
@@ -75,19 +100,11 @@ peers:
   ): Daemon => {
     const file = join(dir, `${self}.yaml`);
     writeFileSync(file, config(self, other, originate, extra));
-    const child = spawn(process.execPath, [...CLI, 'run', '-c', file, '--watch', '0', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
+    const { child, stderr } = spawnTern(['-c', file, '--watch', '0', ...args], children);
     return {
       child,
       socket: join(dir, `${self}.ctl`),
-      stderr: () => err,
+      stderr,
       stop: (signal = 'SIGTERM') =>
         new Promise((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) {
