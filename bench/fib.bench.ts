@@ -3,7 +3,8 @@
 // directly (a KernelRouteFollower for the copy, `apply(routes)`, then `settled()` and the copy holding
 // them), against a bare `ip -batch` of the same lines in the same run: the practical limit, one `ip`
 // process reading every line with no copy to keep and no monitor to follow.
-// Run: npm run bench:fib    (options: --routes N, --reps N, --max-batch N, --scan S, --log LEVEL,
+// Run: npm run bench:fib    (options: --routes N, --reps N, --max-batch N, --max-rounds N,
+//                            --bulk-min N (0: no bulk mode), --bulk-max-ms MS, --scan S, --log LEVEL,
 //                            --timeout S, --json)
 //
 // Per repetition, on an empty table each time:
@@ -35,6 +36,10 @@ const { values } = parseArgs({
     'max-batch': { type: 'string' },
     /** FibWriter's maxRounds (rounds running at once); default the writer's (2). */
     'max-rounds': { type: 'string' },
+    /** FibWriter's bulkMin (keys due from which the monitor is paused); 0: never. Default the writer's. */
+    'bulk-min': { type: 'string' },
+    /** FibWriter's bulkMaxMs (the longest bulk piece). Default the writer's. */
+    'bulk-max-ms': { type: 'string' },
     /** Log level of the follower and writer (to stderr); default silent. */
     log: { type: 'string', default: 'silent' },
     /** The follower's safety-net full read (kernel.scanTime), seconds; 0: none. */
@@ -49,6 +54,8 @@ const ROUTES = Number(values.routes);
 const REPS = Number(values.reps);
 const MAX_BATCH = values['max-batch'] === undefined ? undefined : Number(values['max-batch']);
 const MAX_ROUNDS = values['max-rounds'] === undefined ? undefined : Number(values['max-rounds']);
+const BULK_MIN = values['bulk-min'] === undefined ? undefined : Number(values['bulk-min']);
+const BULK_MAX_MS = values['bulk-max-ms'] === undefined ? undefined : Number(values['bulk-max-ms']);
 const LOG = createLogger(values.log as LogLevel);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const SCAN_MS = Number(values.scan) * 1000;
@@ -119,6 +126,9 @@ interface TernRun {
   readsAsked: number;
   resyncs: number;
   monitorEvents: number;
+  /** Bulk pieces (the monitor paused) and monitor starts. */
+  bulks: number;
+  monitorStarts: number;
   /** The copy was wrong after the kernel was right, and only a later full read put it right. */
   copyHealedByScan: boolean;
   /** Lines `ip` refused (FibWriter's onError), by message. */
@@ -144,6 +154,8 @@ async function tern(ns: Netns): Promise<TernRun> {
     log: LOG,
     ...(MAX_BATCH !== undefined ? { maxBatch: MAX_BATCH } : {}),
     ...(MAX_ROUNDS !== undefined ? { maxRounds: MAX_ROUNDS } : {}),
+    ...(BULK_MIN !== undefined ? { bulkMin: BULK_MIN } : {}),
+    ...(BULK_MAX_MS !== undefined ? { bulkMaxMs: BULK_MAX_MS } : {}),
     onError: (e) => {
       const k = `${e.op}: ${e.message}`;
       errors[k] = (errors[k] ?? 0) + 1;
@@ -202,6 +214,8 @@ async function tern(ns: Netns): Promise<TernRun> {
       readsAsked: writer.stats.readsAsked,
       resyncs: follower.stats.resyncs,
       monitorEvents: follower.stats.events,
+      bulks: writer.stats.bulks,
+      monitorStarts: follower.stats.monitorStarts,
       copyHealedByScan: healed,
       errors,
       cpuMs: (cpu.user + cpu.system) / 1000,
@@ -254,6 +268,7 @@ async function main(): Promise<void> {
       reps: REPS,
       maxBatch: MAX_BATCH ?? 'default (10,000)',
       maxRounds: MAX_ROUNDS ?? 'default (2)',
+      bulkMin: BULK_MIN ?? 'default (20,000)',
       scanSeconds: SCAN_MS / 1000,
       median: {
         bareAddMs: median(reps.map((r) => r.bareAddMs)),
@@ -278,7 +293,7 @@ async function main(): Promise<void> {
     const t = reps[reps.length - 1]!.tern;
     console.log(
       `tern fib bench: ${ROUTES.toLocaleString('en')} routes, median of ${REPS}, maxBatch ${String(result.maxBatch)}, ` +
-        `maxRounds ${String(result.maxRounds)}, ` +
+        `maxRounds ${String(result.maxRounds)}, bulkMin ${String(result.bulkMin)}, ` +
         `safety-net read every ${SCAN_MS / 1000} s`,
     );
     console.log(
@@ -322,6 +337,7 @@ async function main(): Promise<void> {
       `last run: ${t.rounds} ip rounds (at most ${t.mostRunning} at once), ${t.planned.toLocaleString('en')} keys planned ` +
         `(${t.confirmed.toLocaleString('en')} kernel changes only confirmed a line), ${t.behind} lines answered ` +
         `"copy behind" (${t.readsAsked} reads asked), ${t.monitorEvents.toLocaleString('en')} monitor events, ${t.resyncs} full reads, ` +
+        `${t.bulks} bulk pieces, ${t.monitorStarts} monitor starts, ` +
         `tern CPU ${m.ternCpuMs.toFixed(0)} ms (median, this process only)`,
     );
   } finally {

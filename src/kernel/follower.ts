@@ -15,11 +15,15 @@
 //   - once more `confirmDelayMs` after each start of the monitor, for changes made while the child was
 //     still subscribing (nothing tells when its netlink socket is bound);
 //   - every `scanIntervalMs` (BIRD's `scan time`), as a safety net only.
+// A writer with a large batch to carry out may `pause()` the following (the monitor child is stopped,
+// not treated as a crash; no read is done meanwhile) and `resume()` it: a new monitor child, then a full
+// read whose differences are published as every resync's are. While paused the copy is stale.
 // Events that arrive while a full read is under way are held and applied after it, in order: a route
 // message sets the state of its route, so replaying one that the read already saw changes nothing.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { type Logger, silentLogger } from '../log.js';
 import { type IpOptions, ipArgv, readRoutes } from './ip.js';
 import { type MonitorEvent, MonitorParser } from './parse.js';
@@ -41,6 +45,8 @@ export interface FollowerOptions extends IpOptions {
   readonly overrunMaxWaitMs?: number;
   /** The monitor's netlink receive buffer, bytes (`ip -rcvbuf`; capped by net.core.rmem_max). Default 8 MiB. */
   readonly monitorRcvbuf?: number;
+  /** resume(): how long to wait for the new monitor's subscription before reading. Default 500 ms. */
+  readonly subscribeWaitMs?: number;
   readonly log?: Logger;
 }
 
@@ -56,6 +62,8 @@ export interface FollowerStats {
   /** Times the monitor child was started (1 + restarts). */
   monitorStarts: number;
   lastResyncReason: string;
+  /** Times following was paused (`pause()`, a bulk write). */
+  pauses: number;
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -65,7 +73,13 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export class KernelRouteFollower {
   readonly table: RouteTable;
-  readonly stats: FollowerStats = { events: 0, resyncs: 0, monitorStarts: 0, lastResyncReason: '' };
+  readonly stats: FollowerStats = {
+    events: 0,
+    resyncs: 0,
+    monitorStarts: 0,
+    lastResyncReason: '',
+    pauses: 0,
+  };
   private readonly log: Logger;
   private readonly listeners = new Set<RouteListener>();
   private readonly parser = new MonitorParser();
@@ -80,6 +94,8 @@ export class KernelRouteFollower {
   /** Set by stop(); a follower is started once. */
   private stopped = false;
   private isReady = false;
+  /** Set by pause(): no monitor child, no reads asked for, until resume(). */
+  private paused = false;
   private readyWaiters: (() => void)[] = [];
   /** Events held while a full read is under way (and before the first one is done). */
   private held: MonitorEvent[] | undefined = [];
@@ -98,6 +114,7 @@ export class KernelRouteFollower {
   private overrunReason = '';
   private readonly overrunMaxWaitMs: number;
   private readonly monitorRcvbuf: number;
+  private readonly subscribeWaitMs: number;
   private lastDataAt = 0;
   /**
    * Kills the monitor child when this process exits without stop() (process.exit, the end of a test
@@ -116,6 +133,7 @@ export class KernelRouteFollower {
     this.overrunQuietMs = opts.overrunQuietMs ?? 200;
     this.overrunMaxWaitMs = opts.overrunMaxWaitMs ?? 5000;
     this.monitorRcvbuf = opts.monitorRcvbuf ?? 8 * 1024 * 1024;
+    this.subscribeWaitMs = opts.subscribeWaitMs ?? 500;
   }
 
   /** True once the first full read is in the copy. */
@@ -180,6 +198,71 @@ export class KernelRouteFollower {
     await this.running;
   }
 
+  /** True between pause() and resume(): the copy is not followed (stale). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Stops following for a while (a bulk write, whose messages the monitor could not follow at the
+   * kernel's rate and whose delivery to it slows the kernel): the monitor child is stopped without
+   * counting as a crash, and no read is done (timers that ask for one are dropped; resume() reads).
+   * Resolves once the child is gone. The copy is stale until resume(); a read under way finishes.
+   */
+  async pause(): Promise<void> {
+    if (!this.started || this.stopped || this.paused || !this.isReady) return;
+    this.paused = true;
+    this.stats.pauses++;
+    for (const t of [this.resyncTimer, this.confirmTimer, this.restartTimer, this.quietTimer]) {
+      if (t) clearTimeout(t);
+    }
+    this.resyncTimer = this.confirmTimer = this.restartTimer = this.quietTimer = undefined;
+    this.resyncDue = Number.POSITIVE_INFINITY;
+    const child = this.monitor;
+    this.monitor = undefined; // its exit is not a crash: monitorGone() ignores a child not current
+    this.log.debug({}, 'following the kernel table paused');
+    if (child !== undefined) await stopChild(child);
+  }
+
+  /**
+   * Follows again after pause(): a new monitor child first, then a full read (its differences published
+   * as a resync's, so listeners hear what changed meanwhile). The read starts once the child's netlink
+   * socket is subscribed (seen in /proc/<pid>/net/netlink), so nothing falls between the two; when that
+   * cannot be seen within `subscribeWaitMs`, the confirming read after the monitor's start follows, as on
+   * every start. Resolves with the read's success (a failed one is tried again as always).
+   */
+  async resume(reason = 'resume after pause'): Promise<boolean> {
+    if (!this.paused) return true;
+    this.paused = false;
+    if (this.stopped) return false;
+    this.spawnMonitor();
+    const child = this.monitor;
+    const subscribed = child !== undefined && (await this.monitorSubscribed(child));
+    if (!subscribed) this.scheduleConfirm();
+    this.log.debug({ subscribed }, 'following the kernel table again');
+    if (this.stopped) return false;
+    return this.resync(reason);
+  }
+
+  /** Waits (polling every 2 ms, at most `subscribeWaitMs`) until `child`'s netlink socket is subscribed. */
+  private async monitorSubscribed(child: ChildProcess): Promise<boolean> {
+    const pid = child.pid;
+    if (pid === undefined) return false;
+    const deadline = Date.now() + this.subscribeWaitMs;
+    for (;;) {
+      if (this.monitor !== child || this.stopped) return false;
+      let text: string;
+      try {
+        text = await readFile(`/proc/${pid}/net/netlink`, 'utf8');
+      } catch {
+        return false;
+      }
+      if (netlinkSubscribed(text, pid)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
   /** A full read now (or right after the one under way); true when it succeeded. */
   resync(reason: string): Promise<boolean> {
     if (this.running !== undefined) {
@@ -193,7 +276,8 @@ export class KernelRouteFollower {
 
   /** Asks for a full read `delayMs` from now, merged with any other request due earlier. */
   requestResync(reason: string, delayMs = this.resyncDelayMs): void {
-    if (!this.started || this.stopped) return;
+    // while paused: resume() reads anyway
+    if (!this.started || this.stopped || this.paused) return;
     const due = Date.now() + delayMs;
     if (due >= this.resyncDue) return;
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
@@ -309,7 +393,7 @@ export class KernelRouteFollower {
     this.log.warn({ why, restartInMs: delay }, 'ip monitor ended; starting it again and reading the table');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (this.stopped) return;
+      if (this.stopped || this.paused) return;
       this.spawnMonitor();
       this.requestResync(`monitor restarted (${why})`, 0);
       this.scheduleConfirm();
@@ -336,7 +420,7 @@ export class KernelRouteFollower {
   private afterOverrun(reason: string): void {
     this.overrunReason = reason;
     this.overrunAt = Date.now();
-    if (this.quietTimer !== undefined || this.stopped) return;
+    if (this.quietTimer !== undefined || this.stopped || this.paused) return;
     const first = this.overrunAt;
     const check = (): void => {
       this.quietTimer = undefined;
@@ -413,6 +497,22 @@ export class KernelRouteFollower {
       }
     }
   }
+}
+
+/**
+ * Whether `/proc/<pid>/net/netlink` (columns: sk Eth Pid Groups ...) shows a NETLINK_ROUTE socket of port
+ * `pid` subscribed to some multicast group: `ip monitor`'s socket, bound (the first netlink socket of a
+ * process takes its pid as port id; when that is taken the port differs and this says false).
+ */
+export function netlinkSubscribed(text: string, pid: number): boolean {
+  const port = String(pid);
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || f[1] !== '0' || f[2] !== port) continue;
+    const groups = Number.parseInt(f[3] ?? '', 16);
+    if (Number.isFinite(groups) && groups !== 0) return true;
+  }
+  return false;
 }
 
 /** SIGTERM, then SIGKILL after 2 s; resolves when the child is gone. */

@@ -28,6 +28,13 @@
 //   it. They are counted in `stats.behind`, never as errors.
 // - A route that failed is not retried on every round: only when its wanted state or its kernel route
 //   changes, or every `retryMs`.
+// - Bulk mode: when at least `bulkMin` keys are due (20,000 by default: a start-up on a large table, a
+//   lost peer's routes), the follower's `ip monitor` is paused while the rounds run back to back (up to
+//   `maxRounds` at once, without waiting for the monitor), as a listening monitor slows the kernel's
+//   batch and cannot follow it at full rate. Then the follower resumes (a new monitor, a full read that
+//   reports what changed meanwhile, ours and others'), the keys written are checked against the fresh
+//   copy, and normal planning takes over. A piece lasts at most `bulkMaxMs` (then the follower resumes,
+//   and the next piece starts), so the copy is never stale for long.
 // Errors never leave as exceptions: each goes to `onError` (and the log) with the route and `ip`'s text.
 
 import type { Logger } from '../log.js';
@@ -76,6 +83,13 @@ export interface FibWriterOptions extends IpOptions {
    * one's is still at work, so the kernel does not wait while this process plans, spawns and reads results.
    */
   readonly maxRounds?: number;
+  /**
+   * Keys due at once from which the plan is carried out in bulk mode (the follower's monitor paused,
+   * rounds back to back, then a full read); default 20,000; 0: never.
+   */
+  readonly bulkMin?: number;
+  /** A bulk piece starts no new round after this long (the copy is stale meanwhile); default 2,000 ms. */
+  readonly bulkMaxMs?: number;
 }
 
 export interface FibWriterStats {
@@ -99,6 +113,24 @@ export interface FibWriterCounters extends FibWriterStats {
   confirmed: number;
   /** The most rounds that were running at once (at most maxRounds). */
   mostRunning: number;
+  /** Bulk pieces carried out (each: the follower paused, rounds back to back, the follower resumed). */
+  bulks: number;
+}
+
+/** A bulk piece under way: since when (the copy stale), and the keys written in it. */
+interface Bulk {
+  since: number;
+  readonly written: Set<string>;
+}
+
+/** Whether the writer should carry out what is due in bulk mode (pure: the numbers only). */
+export function wantsBulk(due: number, bulkMin: number): boolean {
+  return bulkMin > 0 && due >= bulkMin;
+}
+
+/** Whether a bulk piece may start another round: time left, and work left. */
+export function bulkGoesOn(bulk: { readonly since: number }, now: number, bulkMaxMs: number): boolean {
+  return now - bulk.since < bulkMaxMs;
 }
 
 /** A round whose `ip` is running: its lines, and how many of its keys the follower reported since. */
@@ -124,6 +156,8 @@ const EXISTS = /File exists/;
 const MAX_PLANNED = 20_000;
 /** The share of a running round's keys the follower must have reported before the next round starts. */
 const ROUND_CAUGHT_UP = 0.9;
+/** Work per turn of the event loop when checking the keys a bulk piece wrote against the fresh copy. */
+const SLICE_MS = 10;
 
 /** Whether `ip`'s answer to `op` says the copy was behind the kernel (not a refusal). */
 export function copyWasBehind(op: FibOp['op'], error: string): boolean {
@@ -142,12 +176,17 @@ export class FibWriter {
     readsAsked: 0,
     confirmed: 0,
     mostRunning: 0,
+    bulks: 0,
   };
   private readonly target: FibTarget;
   private readonly log: Logger;
   private readonly retryMs: number;
   private readonly maxBatch: number;
   private readonly maxRounds: number;
+  private readonly bulkMin: number;
+  private readonly bulkMaxMs: number;
+  /** The bulk piece under way (the follower paused), if any. */
+  private bulk: Bulk | undefined;
   private wanted: Map<string, WantedRoute> | undefined;
   /** The last `apply`'s routes, so that an unchanged route object is not checked again. */
   private bySource = new Map<FibRoute, WantedRoute>();
@@ -202,6 +241,8 @@ export class FibWriter {
     this.retryMs = opts.retryMs ?? 30_000;
     this.maxBatch = opts.maxBatch ?? 10_000;
     this.maxRounds = Math.max(1, opts.maxRounds ?? 2);
+    this.bulkMin = opts.bulkMin ?? 20_000;
+    this.bulkMaxMs = opts.bulkMaxMs ?? 2000;
     this.unsubscribe = follower.onChange((changes) => this.onKernelChange(changes));
   }
 
@@ -255,7 +296,13 @@ export class FibWriter {
   }
 
   private idle(): boolean {
-    return this.planning === undefined && this.rounds.size === 0 && !this.again && !this.reading;
+    return (
+      this.planning === undefined &&
+      this.rounds.size === 0 &&
+      !this.again &&
+      !this.reading &&
+      this.bulk === undefined
+    );
   }
 
   /** The routes the last `apply` asked for, in kernel form (`tern show`, tests). */
@@ -271,6 +318,11 @@ export class FibWriter {
     this.retryTimer = undefined;
     await this.planning;
     await Promise.all([...this.rounds.keys()]);
+    if (this.bulk !== undefined) {
+      // never leave the follower paused
+      this.bulk = undefined;
+      await this.follower.resume('the FIB writer stopped during a bulk write');
+    }
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -286,6 +338,7 @@ export class FibWriter {
       }
       // the kernel's own word on this route: stop assuming, and try a failed route again
       this.assumed.delete(c.key);
+      this.bulk?.written.delete(c.key); // (the read that ends a bulk piece: nothing more to check there)
       this.failed.delete(c.key);
       // the route now is as wanted (mostly the confirmation of a line just written): nothing to plan
       if (planKey(c.key, this.wanted.get(c.key), c.after, this.target) === undefined) {
@@ -328,6 +381,7 @@ export class FibWriter {
   private roomForRound(): boolean {
     if (this.rounds.size === 0) return true;
     if (this.rounds.size >= this.maxRounds) return false;
+    if (this.bulk !== undefined) return true; // no monitor to wait for
     for (const r of this.rounds.values()) if (r.reported < r.lines * ROUND_CAUGHT_UP) return false;
     return true;
   }
@@ -346,7 +400,8 @@ export class FibWriter {
   /** The route at `key` as this writer believes it is: what a recent round wrote, else the copy's. */
   private current(key: string, now: number): KernelRoute | undefined {
     const a = this.assumed.get(key);
-    if (a !== undefined && now - a.at <= ASSUME_MS) return a.route;
+    // in a bulk piece nothing confirms a write until the follower resumes: what was written stands
+    if (a !== undefined && (this.bulk !== undefined || now - a.at <= ASSUME_MS)) return a.route;
     return this.follower.table.get(key);
   }
 
@@ -355,6 +410,7 @@ export class FibWriter {
    * have been lost, the follower's read after the overrun reports the key, and it is planned then).
    */
   private expireAssumed(now: number): void {
+    if (this.bulk !== undefined) return;
     for (const [key, a] of this.assumed) {
       if (now - a.at <= ASSUME_MS) break;
       this.assumed.delete(key);
@@ -371,6 +427,23 @@ export class FibWriter {
       for (const r of this.follower.table.routes()) {
         if (r.protocol === this.target.protocol && r.table === this.target.table) this.dirty.add(routeKey(r));
       }
+    }
+    if (this.bulk !== undefined) {
+      const goesOn = bulkGoesOn(this.bulk, Date.now(), this.bulkMaxMs);
+      if (this.rounds.size === 0 && (this.dirty.size === 0 || !goesOn)) {
+        // the piece is over: follow again, then plan what is left (maybe the next piece). Not while its
+        // last rounds run: a listening monitor slows them, and the read competes with them for the CPUs
+        await this.endBulk();
+        this.again = true;
+        return;
+      }
+      // time is up: the last running round's end comes back here and ends the piece
+      if (!goesOn) return;
+    } else if (wantsBulk(this.dirty.size, this.bulkMin)) {
+      // the running rounds' ends (or the read's) plan again: the piece starts once they are over
+      if (this.rounds.size > 0 || this.reading) return;
+      await this.startBulk();
+      if (this.stopped) return;
     }
     const now = Date.now();
     this.expireAssumed(now);
@@ -402,6 +475,12 @@ export class FibWriter {
     }
     this.stats.planned += planned;
     if (left) this.again = true; // the rest in the next round
+    if (this.bulk !== undefined && batch.length === 0 && this.rounds.size === 0 && !left) {
+      await this.endBulk(); // nothing was left to write
+      this.again = true;
+      this.armRetry();
+      return;
+    }
     if (batch.length > 0) {
       const running: Running = { lines: batch.length, reported: 0 };
       for (const op of batch) this.busy.set(op.key, running);
@@ -411,8 +490,8 @@ export class FibWriter {
           for (const op of batch) this.busy.delete(op.key);
           this.rounds.delete(round);
           this.armRetry();
-          // keys that changed while they were being written
-          if (this.dirty.size > 0) this.again = true;
+          // keys that changed while they were being written; in a bulk piece, its end
+          if (this.dirty.size > 0 || this.bulk !== undefined) this.again = true;
           this.next();
         });
       this.rounds.set(round, running);
@@ -443,6 +522,7 @@ export class FibWriter {
         // the kernel already had (or no longer had) this route: the copy is behind; look again after a read
         behind++;
         this.assumed.delete(op.key);
+        // in a bulk piece, the read when the follower resumes is the one
         (this.reading ? this.recheckNext : this.recheck).add(op.key);
         return;
       }
@@ -459,6 +539,7 @@ export class FibWriter {
       }
       this.failed.delete(op.key);
       this.assumed.delete(op.key);
+      this.bulk?.written.add(op.key);
       this.assumed.set(op.key, { route: op.op === 'delete' ? undefined : op.wanted.route, at: now });
       if (op.op === 'add') this.stats.added++;
       else if (op.op === 'replace') this.stats.replaced++;
@@ -467,7 +548,7 @@ export class FibWriter {
     if (behind > 0) {
       this.stats.behind += behind;
       this.log.debug({ lines: behind }, 'the kernel copy was behind; reading the table again');
-      this.readAgain();
+      if (this.bulk === undefined) this.readAgain();
     }
     this.log.debug({ lines: lines.length, failed: failures.size, ms: now - started }, 'FIB write round');
   }
@@ -497,6 +578,63 @@ export class FibWriter {
       command: fibCommand(op),
     });
     return true;
+  }
+
+  /** Pauses the follower: the rounds of the piece run back to back, with no monitor to wait for. */
+  private async startBulk(): Promise<void> {
+    // what earlier rounds wrote and the kernel never confirmed is not assumed any longer (in a piece,
+    // assumptions do not expire)
+    this.expireAssumed(Date.now());
+    this.bulk = { since: Date.now(), written: new Set() };
+    this.stats.bulks++;
+    this.log.info({ keys: this.dirty.size }, 'large FIB write: following the kernel paused while it runs');
+    await this.follower.pause();
+    this.bulk.since = Date.now();
+  }
+
+  /**
+   * Ends a bulk piece: the follower resumes (a new monitor, then a full read whose differences every
+   * listener hears, this writer too, which takes each change reported as the kernel's word on its key);
+   * the keys the piece wrote that the read did not report (the stale copy already showed what the kernel
+   * holds: another program undid the line meanwhile), and those `ip` said the copy was behind on, are
+   * then planned again where the copy is not as wanted, in slices of SLICE_MS.
+   */
+  private async endBulk(): Promise<void> {
+    const bulk = this.bulk;
+    if (bulk === undefined) return;
+    const resumedAt = Date.now();
+    const ms = resumedAt - bulk.since;
+    let ok = await this.follower.resume('after a bulk FIB write');
+    if (!ok && !this.stopped) ok = await this.follower.resync('after a bulk FIB write (again)');
+    this.bulk = undefined;
+    this.log.info(
+      { written: bulk.written.size, ms, read: ok },
+      'large FIB write done; following the kernel again',
+    );
+    for (const key of this.recheck) this.dirty.add(key);
+    for (const key of this.recheckNext) this.dirty.add(key);
+    this.recheck = new Set();
+    this.recheckNext = new Set();
+    let sliceStart = Date.now();
+    let n = 0;
+    for (const key of bulk.written) {
+      if (this.stopped) return;
+      const a = this.assumed.get(key);
+      // written by a round that ended while the monitor was back: its messages confirm it
+      if (a !== undefined && a.at >= resumedAt) continue;
+      this.assumed.delete(key);
+      const wanted = this.wanted?.get(key);
+      if (
+        planKey(key, wanted, ok || a === undefined ? this.follower.table.get(key) : a.route, this.target) !==
+        undefined
+      ) {
+        this.dirty.add(key);
+      }
+      if (++n % 1024 === 0 && Date.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = Date.now();
+      }
+    }
   }
 
   /** A fresh read of the table; then the keys `ip` said the copy was wrong about are planned again. */
