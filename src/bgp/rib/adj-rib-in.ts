@@ -8,7 +8,7 @@ import type { MpReachUnicast, PathAttributes } from '../messages/attributes/type
 import { familyKey, IPV4_UNICAST } from '../messages/iana.js';
 import type { PrefixList } from '../messages/nlri.js';
 import { treatAsWithdraw, type UpdateMessage } from '../messages/update.js';
-import { PrefixTable } from './number-table.js';
+import { NumberTable } from './number-table.js';
 
 /** Attributes of a stored route: no MP_REACH/MP_UNREACH; `nextHop` is that of the route's family. */
 export interface RouteAttributes extends Omit<PathAttributes, 'mpReach' | 'mpUnreach' | 'nextHop'> {
@@ -31,11 +31,48 @@ export interface ApplyResult {
   readonly treatedAsWithdraw: boolean;
 }
 
-function routeKey(prefix: number | string, pathId: number | undefined): number | string {
-  return pathId === undefined ? prefix : `${prefix}#${pathId}`;
-}
+/**
+ * One family's routes: IPv4 ones without a path id as their attributes alone, under their prefix key
+ * in a NumberTable (no object per route: the table holds the key, the Loc-RIB the attributes); the others
+ * (IPv6, ADD-PATH) as route objects in a Map.
+ */
+class FamilyRoutes {
+  readonly plain = new NumberTable<RouteAttributes>();
+  others: Map<string, AdjRibInRoute> | undefined;
 
-const routeNumber = (r: AdjRibInRoute): number => r.prefix as number;
+  get size(): number {
+    return this.plain.size + (this.others?.size ?? 0);
+  }
+
+  set(
+    family: number,
+    prefix: number | string,
+    pathId: number | undefined,
+    attributes: RouteAttributes,
+  ): void {
+    if (typeof prefix === 'number' && pathId === undefined) {
+      this.plain.set(prefix, attributes);
+      return;
+    }
+    this.others ??= new Map();
+    this.others.set(
+      `${prefix}#${pathId ?? ''}`,
+      pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes },
+    );
+  }
+
+  delete(prefix: number | string, pathId: number | undefined): boolean {
+    if (typeof prefix === 'number' && pathId === undefined) return this.plain.delete(prefix);
+    return this.others?.delete(`${prefix}#${pathId ?? ''}`) ?? false;
+  }
+
+  forEach(family: number, fn: (r: AdjRibInRoute) => void): void {
+    this.plain.forEach((attributes, prefix) => {
+      fn({ family, prefix, attributes });
+    });
+    for (const r of this.others?.values() ?? []) fn(r);
+  }
+}
 
 function withoutMp(a: PathAttributes, nextHop: string, linkLocal?: string): RouteAttributes {
   const { mpReach: _r, mpUnreach: _u, nextHop: _n, ...rest } = a;
@@ -43,16 +80,16 @@ function withoutMp(a: PathAttributes, nextHop: string, linkLocal?: string): Rout
 }
 
 export class AdjRibIn {
-  private readonly tables = new Map<number, PrefixTable<AdjRibInRoute>>();
+  private readonly tables = new Map<number, FamilyRoutes>();
   /** The table of the last family asked for (a peer's UPDATEs are mostly of one family). */
   private lastFamily = -1;
-  private lastTable: PrefixTable<AdjRibInRoute> | undefined;
+  private lastTable: FamilyRoutes | undefined;
 
-  private table(family: number): PrefixTable<AdjRibInRoute> {
+  private table(family: number): FamilyRoutes {
     if (family === this.lastFamily) return this.lastTable!;
     let t = this.tables.get(family);
     if (!t) {
-      t = new PrefixTable(routeNumber);
+      t = new FamilyRoutes();
       this.tables.set(family, t);
     }
     this.lastFamily = family;
@@ -66,8 +103,8 @@ export class AdjRibIn {
     const add = (r: AdjRibInRoute): void => {
       out.push(r);
     };
-    if (family !== undefined) this.tables.get(family)?.forEach(add);
-    else for (const t of this.tables.values()) t.forEach(add);
+    if (family !== undefined) this.tables.get(family)?.forEach(family, add);
+    else for (const [f, t] of this.tables) t.forEach(f, add);
     return out;
   }
 
@@ -91,17 +128,15 @@ export class AdjRibIn {
     pathId: number | undefined,
     attributes: RouteAttributes,
   ): void {
-    const route: AdjRibInRoute =
-      pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes };
-    this.table(family).set(routeKey(prefix, pathId), route);
+    this.table(family).set(family, prefix, pathId, attributes);
   }
 
   /** The peer withdrew this route; false when it held none. */
   delete(family: number, prefix: number | string, pathId: number | undefined): boolean {
     const t = this.tables.get(family);
     if (t === undefined) return false;
-    const gone = t.delete(routeKey(prefix, pathId));
-    if (gone && t.size === 0) t.compact();
+    const gone = t.delete(prefix, pathId);
+    if (gone && t.size === 0) t.plain.compact();
     return gone;
   }
 
@@ -111,22 +146,16 @@ export class AdjRibIn {
     let n = 0;
     const ids = list.pathIds;
     for (let i = 0; i < list.prefixes.length; i++) {
-      if (t.delete(routeKey(list.prefixes[i]!, ids?.[i]))) n++;
+      if (t.delete(list.prefixes[i]!, ids?.[i])) n++;
     }
-    if (n > 0) t.compact();
+    if (n > 0) t.plain.compact();
     return n;
   }
 
   private announce(family: number, list: PrefixList, attributes: RouteAttributes): number {
     const t = this.table(family);
     const ids = list.pathIds;
-    for (let i = 0; i < list.prefixes.length; i++) {
-      const prefix = list.prefixes[i]!;
-      const pathId = ids?.[i];
-      const route: AdjRibInRoute =
-        pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes };
-      t.set(routeKey(prefix, pathId), route);
-    }
+    for (let i = 0; i < list.prefixes.length; i++) t.set(family, list.prefixes[i]!, ids?.[i], attributes);
     return list.prefixes.length;
   }
 

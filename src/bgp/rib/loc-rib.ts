@@ -84,8 +84,7 @@ const BI = 1;
 const DEPTH = 2;
 /** The neighbour AS of every candidate, or -1 when they differ (or did, before removals). */
 const NAS = 3;
-/** The prefix key (the table finds an Entry's key here, a Route's in `prefix`). */
-const PREFIX = 4;
+// cell 4: the prefix key (the tables keep their keys themselves now; the cell stays in the layout)
 const HEAD = 5;
 
 // a candidate's cells: the interned set, the peer's ranks, the path key (see keyOf), the flags
@@ -287,17 +286,8 @@ type Slot = Route | Entry;
 
 // ---- prefix tables ----
 
-/** The IPv4 prefix key of what the table holds (see PREFIX). */
-function slotKey(slot: Slot): number {
-  return (isEntry(slot) ? slot[PREFIX] : slot.prefix) as number;
-}
-
 /** One family's prefixes: IPv4 keys in a NumberTable, IPv6 keys in a Map. */
-class Table extends PrefixTable<Slot> {
-  constructor() {
-    super(slotKey);
-  }
-}
+class Table extends PrefixTable<Slot> {}
 
 function samePath(a: Route, peerId: string, pathId: number | undefined): boolean {
   return a.peer.id === peerId && a.pathId === pathId;

@@ -9,7 +9,9 @@ const MIN_BUCKETS = 16;
 
 /**
  * A hash table from IPv4 prefix keys (integers below 2^38) to values. The values sit in an array in
- * the order they were inserted (a freed position is reused first); each knows its own key (`keyOf`).
+ * the order they were inserted (a freed position is reused first), their keys beside them in a
+ * Float64Array, so a value need not carry its key (a number beyond the small integers that an object
+ * field would hold as a 16-byte heap number).
  * The hash index is open addressing with linear probing: the keys (plus one, so that 0 is an empty
  * bucket) in a Float64Array, the position of each key's value in an Int32Array beside it; a key that is not there
  * costs one random read. Keeping the values in insertion order also keeps what they point to in that
@@ -26,6 +28,8 @@ export class NumberTable<V> {
   private mask: number;
   /** Values by position, `count` of them; undefined: a free position. */
   private values: (V | undefined)[] = new Array<V | undefined>(MIN_BUCKETS).fill(undefined);
+  /** The key of the value at each position. */
+  private keys = new Float64Array(MIN_BUCKETS);
   private count = 0;
   private free: number[] = [];
   /** Live keys. */
@@ -43,11 +47,7 @@ export class NumberTable<V> {
   private missed = -1;
   private missedAt = 0;
 
-  constructor(
-    /** The key of a value (the key it is stored under). */
-    private readonly keyOf: (v: V) => number,
-    buckets = MIN_BUCKETS,
-  ) {
+  constructor(buckets = MIN_BUCKETS) {
     this.index = new Float64Array(buckets);
     this.at = new Int32Array(buckets);
     this.mask = buckets - 1;
@@ -65,7 +65,7 @@ export class NumberTable<V> {
   get(k: number): V | undefined {
     if (this.inOrder) {
       const next = this.last + 1 < this.count ? this.values[this.last + 1] : undefined;
-      if (next !== undefined && this.keyOf(next) === k) {
+      if (next !== undefined && this.keys[this.last + 1] === k) {
         this.last++;
         return next;
       }
@@ -97,7 +97,7 @@ export class NumberTable<V> {
    */
   set(k: number, v: V): void {
     const found = this.last >= 0 ? this.values[this.last] : undefined;
-    if (found !== undefined && this.keyOf(found) === k) {
+    if (found !== undefined && this.keys[this.last] === k) {
       // what `get` just found (the usual overwrite)
       this.values[this.last] = v;
       return;
@@ -125,12 +125,12 @@ export class NumberTable<V> {
     let pos: number;
     if (this.free.length > 0) {
       pos = this.free.pop()!;
-      this.values[pos] = v;
     } else {
       if (this.count === this.values.length) this.grow(this.count * 2);
       pos = this.count++;
-      this.values[pos] = v;
     }
+    this.values[pos] = v;
+    this.keys[pos] = k;
     this.size++;
     if (free >= 0) {
       index[free] = x1;
@@ -167,7 +167,7 @@ export class NumberTable<V> {
     const n = this.count;
     for (let p = 0; p < n; p++) {
       const v = values[p];
-      if (v !== undefined) fn(v, this.keyOf(v));
+      if (v !== undefined) fn(v, this.keys[p]!);
     }
   }
 
@@ -184,7 +184,9 @@ export class NumberTable<V> {
       let n = 0;
       for (let p = 0; p < this.count; p++) {
         const v = this.values[p];
-        if (v !== undefined) this.values[n++] = v;
+        if (v === undefined) continue;
+        this.keys[n] = this.keys[p]!;
+        this.values[n++] = v;
       }
       this.count = n;
       this.free = [];
@@ -215,7 +217,7 @@ export class NumberTable<V> {
       const values = this.values;
       for (let p = 0; p < this.count; p++) {
         const v = values[p];
-        if (v !== undefined) this.place(this.keyOf(v), p);
+        if (v !== undefined) this.place(this.keys[p]!, p);
       }
       return;
     }
@@ -230,6 +232,9 @@ export class NumberTable<V> {
     const values = new Array<V | undefined>(cap).fill(undefined);
     for (let p = 0; p < this.count; p++) values[p] = this.values[p];
     this.values = values;
+    const keys = new Float64Array(cap);
+    keys.set(this.keys.subarray(0, Math.min(this.count, cap)));
+    this.keys = keys;
   }
 
   private place(k: number, pos: number): void {
@@ -243,13 +248,9 @@ export class NumberTable<V> {
 
 /** Prefix keys to values: number keys (IPv4) in a NumberTable, string keys (IPv6, ADD-PATH) in a Map. */
 export class PrefixTable<V> {
-  private readonly numbers: NumberTable<V>;
   private strings: Map<string, V> | undefined;
 
-  /** `keyOf`: the number key of a value stored under one (see NumberTable). */
-  constructor(keyOf: (v: V) => number) {
-    this.numbers = new NumberTable(keyOf);
-  }
+  private readonly numbers = new NumberTable<V>();
 
   get size(): number {
     return this.numbers.size + (this.strings?.size ?? 0);

@@ -91,9 +91,6 @@ interface Pending {
   live: boolean;
 }
 
-/** A number key is the prefix itself (IPv4 without path id); see keyOf. */
-const prefixNumber = (v: { readonly prefix: number | string }): number => v.prefix as number;
-
 /**
  * One family's changes not drained yet: in the order they were first made (a change to a pending
  * prefix updates it in place), with an index by key for coalescing.
@@ -102,7 +99,7 @@ const prefixNumber = (v: { readonly prefix: number | string }): number => v.pref
 const PENDING_ROOM = 2 * 20_000;
 
 class PendingQueue {
-  readonly index = new PrefixTable<Pending>(prefixNumber);
+  readonly index = new PrefixTable<Pending>();
   queue: Pending[] = [];
   head = 0;
 
@@ -143,7 +140,7 @@ function keyOf(prefix: number | string, pathId: number | undefined): number | st
 function heldTable(tables: Map<number, PrefixTable<Held>>, family: number): PrefixTable<Held> {
   let t = tables.get(family);
   if (!t) {
-    t = new PrefixTable<Held>(prefixNumber);
+    t = new PrefixTable<Held>();
     tables.set(family, t);
   }
   return t;
@@ -541,7 +538,7 @@ export class UpdateGroup {
     const ctx = this.ctx;
     const families = new Set([...this.held.keys(), ...(previous?.held.keys() ?? [])]);
     for (const family of families) {
-      const t = this.held.get(family) ?? new PrefixTable<Held>(prefixNumber);
+      const t = this.held.get(family) ?? new PrefixTable<Held>();
       const all = since === 0 || full.has(family);
       const announce = new Map<RouteAttributes, Entry[]>();
       const withdraw: Entry[] = [];
