@@ -12,6 +12,7 @@ import type { FibRoute } from '../../src/kernel/plan.js';
 import type { RouteChange } from '../../src/kernel/table.js';
 import { type FibError, FibWriter } from '../../src/kernel/writer.js';
 import { describeNetns, type Netns, useInteropHarness, waitFor } from '../interop/harness/index.js';
+import { vethNode } from './netns-node.js';
 
 const WAIT = { timeoutMs: 20_000, intervalMs: 20 };
 
@@ -40,17 +41,7 @@ describeNetns('FIB writer: bulk mode (the monitor paused while a large plan is w
     return s;
   }
 
-  async function node(label: string): Promise<Netns> {
-    const h = harness();
-    const ns = await h.createNetns(label);
-    await h.ip(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
-    for (const dev of ['eth0', 'eth0p']) {
-      await h.ip(ns, ['link', 'set', dev, 'addrgenmode', 'none']);
-      await h.ip(ns, ['link', 'set', dev, 'up']);
-    }
-    await h.ip(ns, ['addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
-    return ns;
-  }
+  const node = (label: string): Promise<Netns> => vethNode(harness(), label);
 
   /** Route i: a /26 in 10.100.0.0 upwards, via 10.0.0.(2 + i % 200). */
   function route26(i: number): FibRoute {

@@ -12,6 +12,7 @@ import { KernelRouteFollower } from '../../src/kernel/follower.js';
 import type { FibRoute } from '../../src/kernel/plan.js';
 import { type FibError, FibWriter } from '../../src/kernel/writer.js';
 import { describeNetns, type Netns, useInteropHarness, waitFor } from '../interop/harness/index.js';
+import { vethNode } from './netns-node.js';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 20 };
 
@@ -40,17 +41,7 @@ describeNetns('FIB writer: incremental planning, a copy behind the kernel', () =
     return s;
   }
 
-  async function node(label: string): Promise<Netns> {
-    const h = harness();
-    const ns = await h.createNetns(label);
-    await h.ip(ns, ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
-    for (const dev of ['eth0', 'eth0p']) {
-      await h.ip(ns, ['link', 'set', dev, 'addrgenmode', 'none']);
-      await h.ip(ns, ['link', 'set', dev, 'up']);
-    }
-    await h.ip(ns, ['addr', 'add', '10.0.0.1/24', 'dev', 'eth0']);
-    return ns;
-  }
+  const node = (label: string): Promise<Netns> => vethNode(harness(), label);
 
   function ours(f: KernelRouteFollower): number {
     let n = 0;

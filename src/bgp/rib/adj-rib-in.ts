@@ -36,6 +36,11 @@ export interface ApplyResult {
  * in a NumberTable (no object per route: the table holds the key, the Loc-RIB the attributes); the others
  * (IPv6, ADD-PATH) as route objects in a Map.
  */
+/** The Map key of a route that is not in `plain`: an IPv6 prefix key alone, or prefix and path id. */
+function otherKey(prefix: number | string, pathId: number | undefined): string {
+  return pathId === undefined ? (prefix as string) : `${prefix}#${pathId}`;
+}
+
 class FamilyRoutes {
   readonly plain = new NumberTable<RouteAttributes>();
   others: Map<string, AdjRibInRoute> | undefined;
@@ -56,14 +61,14 @@ class FamilyRoutes {
     }
     this.others ??= new Map();
     this.others.set(
-      `${prefix}#${pathId ?? ''}`,
+      otherKey(prefix, pathId),
       pathId === undefined ? { family, prefix, attributes } : { family, prefix, pathId, attributes },
     );
   }
 
   delete(prefix: number | string, pathId: number | undefined): boolean {
     if (typeof prefix === 'number' && pathId === undefined) return this.plain.delete(prefix);
-    return this.others?.delete(`${prefix}#${pathId ?? ''}`) ?? false;
+    return this.others?.delete(otherKey(prefix, pathId)) ?? false;
   }
 
   forEach(family: number, fn: (r: AdjRibInRoute) => void): void {
