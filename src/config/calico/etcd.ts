@@ -282,6 +282,12 @@ export class EtcdCalicoSource implements CalicoSource {
       this.generation++;
       this.setConnected(false, why);
       this.dropWatchers();
+      // and the client with them: the next read and watch use a new one. etcd3's watch manager throws
+      // (an unhandled rejection, which would end the process) on a response for a watcher it has
+      // already let go, as etcd can still send after a compaction cancelled the watch
+      const old = this.client;
+      this.client = undefined;
+      old?.close();
       // a watch lost soon after it started (etcd refuses it, or keeps compacting past it): back off
       const soon = Date.now() - this.watchingSince < 5000;
       this.lossDelay = soon ? Math.min(Math.max(this.lossDelay * 2, this.initialMs), this.maxMs) : 0;
