@@ -67,10 +67,11 @@ describe('LocRib.update', () => {
     expect(l.interner.isInterned(stored.attributes)).toBe(true);
     expect(l.size).toBe(1);
     expect(l.prefixCount()).toBe(1);
-    // already interned attributes: the route itself is stored
+    // already interned attributes: they are stored as given
     const again = route(P2, stored.attributes, PFX2);
     l.update(again);
-    expect(l.best(IPV4_UNICAST, PFX2)).toBe(again);
+    expect(l.best(IPV4_UNICAST, PFX2)).toEqual(again);
+    expect(l.best(IPV4_UNICAST, PFX2)?.attributes).toBe(again.attributes);
     expect(l.interner.refCount(stored.attributes)).toBe(2);
   });
 
@@ -393,6 +394,45 @@ describe('many prefixes', () => {
   });
 });
 
+describe('lone routes stored without their prefix', () => {
+  it("an UPDATE's prefixes share one stored path, and each answers with its own prefix", () => {
+    const l = rib();
+    const a = attrs(100);
+    const keys = [0, 1, 2, 3].map((i) => ipv4Key(0x0a010000 + i * 64, 26));
+    for (const k of keys) l.update(route(P1, a, k));
+    l.update(route(P2, attrs(200), ipv4Key(0x0a020000, 26)));
+    for (const k of keys) expect(l.best(IPV4_UNICAST, k)).toEqual(route(P1, l.interned(a)!, k));
+    // one of them marked stale, another replaced, a third withdrawn: the rest are untouched
+    expect(l.markStale('p1', [IPV4_UNICAST])).toBe(4);
+    expect(l.update(route(P1, attrs(300), keys[1]))?.after?.prefix).toBe(keys[1]);
+    expect(l.withdraw(IPV4_UNICAST, keys[2]!, 'p1')).toMatchObject({
+      prefix: keys[2],
+      before: { prefix: keys[2], stale: true },
+    });
+    expect(l.best(IPV4_UNICAST, keys[0]!)).toMatchObject({
+      prefix: keys[0],
+      stale: true,
+      attributes: { localPref: 100 },
+    });
+    expect(l.best(IPV4_UNICAST, keys[1]!)).toMatchObject({ prefix: keys[1], attributes: { localPref: 300 } });
+    expect(l.best(IPV4_UNICAST, keys[1]!)?.stale).toBeUndefined();
+    expect(l.best(IPV4_UNICAST, keys[2]!)).toBeUndefined();
+    expect(l.best(IPV4_UNICAST, keys[3]!)).toMatchObject({ prefix: keys[3], stale: true });
+    expect(
+      l
+        .sweepStale('p1')
+        .map((c) => c.prefix)
+        .sort(),
+    ).toEqual([keys[0], keys[3]].sort());
+    const seen: (number | string)[] = [];
+    l.forEachBest(IPV4_UNICAST, (prefix, best) => {
+      expect(best.prefix).toBe(prefix);
+      seen.push(prefix);
+    });
+    expect(seen).toHaveLength(2);
+  });
+});
+
 describe('candidates kept as cells', () => {
   it('the best is the object stored; the others are built again, equal to what was given', () => {
     const l = rib();
@@ -429,7 +469,7 @@ describe('candidates kept as cells', () => {
     // the best withdrawn: the one left is built again and becomes the stored route
     const c = l.withdraw(IPV4_UNICAST, PFX, 'p3');
     expect(c).toMatchObject({ before: best, after: { peer: P1 }, reason: 'only-route' });
-    expect(l.best(IPV4_UNICAST, PFX)).toBe(c?.after);
+    expect(l.best(IPV4_UNICAST, PFX)).toEqual(c?.after);
     expect(l.candidates(IPV4_UNICAST, PFX)).toEqual([c?.after]);
   });
 

@@ -5,11 +5,18 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTEXT } from '../../src/bgp/messages/context.js';
-import { IPV4_UNICAST, Origin } from '../../src/bgp/messages/iana.js';
+import { IPV4_UNICAST, IPV6_UNICAST, Origin } from '../../src/bgp/messages/iana.js';
 import { decodeMessage } from '../../src/bgp/messages/message.js';
-import { formatIpv4Key, parseIpv4Prefix } from '../../src/bgp/messages/prefix.js';
+import { formatIpv4Key, parseIpv4Prefix, parseIpv6Prefix } from '../../src/bgp/messages/prefix.js';
 import type { RouteAttributes } from '../../src/bgp/rib/adj-rib-in.js';
-import { type Chunk, type MemberIdentity, slicesFor, UpdateGroup } from '../../src/bgp/rib/update-group.js';
+import {
+  type Chunk,
+  entryOf,
+  keyOf,
+  type MemberIdentity,
+  slicesFor,
+  UpdateGroup,
+} from '../../src/bgp/rib/update-group.js';
 
 const A: MemberIdentity = { id: 'A', routerId: '10.0.0.1' };
 const B: MemberIdentity = { id: 'B', routerId: '10.0.0.2' };
@@ -274,5 +281,21 @@ describe('UpdateGroup', () => {
     const v = new View();
     v.apply(g.syncFor(A, 0).bytes);
     expect(v.routes.size).toBe(1);
+  });
+});
+
+describe('table keys', () => {
+  it('give back the prefix and path id they were made of, in both families', () => {
+    const v4 = key('10.1.2.0/24');
+    expect(entryOf(IPV4_UNICAST, keyOf(v4, undefined))).toEqual({ prefix: v4, pathId: undefined });
+    expect(entryOf(IPV4_UNICAST, keyOf(v4, 7))).toEqual({ prefix: v4, pathId: 7 });
+    expect(entryOf(IPV4_UNICAST, keyOf(0, 0))).toEqual({ prefix: 0, pathId: 0 });
+    // 2300:: has 0x23 ('#') in its first character: the key's length, not a search, splits it
+    for (const text of ['2001:db8::/32', '2300:23::/64', '::/0', '23:23:23:23:23:23:23:23/128']) {
+      const v6 = parseIpv6Prefix(text);
+      if (v6 === undefined) throw new Error(text);
+      expect(entryOf(IPV6_UNICAST, keyOf(v6, undefined))).toEqual({ prefix: v6, pathId: undefined });
+      expect(entryOf(IPV6_UNICAST, keyOf(v6, 4294967295))).toEqual({ prefix: v6, pathId: 4294967295 });
+    }
   });
 });

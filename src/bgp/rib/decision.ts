@@ -37,7 +37,7 @@ import type { AsPathSegment } from '../messages/attributes/types.js';
 import { AsPathSegmentType } from '../messages/iana.js';
 import { parseIpv4, parseIpv6 } from '../messages/prefix.js';
 import type { RouteAttributes } from './adj-rib-in.js';
-import { LOCAL_PEER_ID, type PeerInfo, type Route } from './types.js';
+import { LOCAL_PEER_ID, type PeerInfo, type Route, samePathOf } from './types.js';
 
 export type DecisionReason =
   | 'only-route'
@@ -522,7 +522,7 @@ export function multipathSet(routes: readonly Route[], best: Route, opts: Decisi
   const out: Route[] = [best];
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
-    if (r === best || !resolvable(r, opts)) continue;
+    if (samePathOf(r, best) || !resolvable(r, opts)) continue;
     const c = compareEligible(best, r, opts);
     if (c === 0 || c >= STEP_ROUTER_ID || c <= -STEP_ROUTER_ID) out.push(r);
   }

@@ -4,8 +4,10 @@
 //
 // Memory layout: per family a table (IPv4 keys in a NumberTable, below; IPv6 keys in a Map) from the
 // prefix key to either
-//   - a Route: the only candidate, and it is eligible, so it is the best ('only-route'); this is the
-//     common case (a Calico block is announced by one node), and costs nothing besides the Route;
+//   - a Path (a Route without its prefix): the only candidate, and it is eligible, so it is the best
+//     ('only-route'); this is the common case (a Calico block is announced by one node). Consecutive
+//     updates with the same peer, attributes and path id (an UPDATE's prefixes) share one Path, so
+//     such a prefix costs its table slot and nothing else; the Route is built when asked for;
 //   - an Entry: two or more candidates, or a single one whose next hop is unresolvable. An Entry is
 //     one array: a header (the best as a Route object, where its cells start, why it won, the common
 //     neighbour AS), then four cells per candidate: its interned attribute set (with the set's
@@ -95,7 +97,23 @@ const ELIGIBLE = 2;
 /** The depth when the reason is not known (or there is no best). */
 const UNKNOWN = -1;
 
-function isEntry(slot: Route | Entry): slot is Entry {
+/**
+ * A route without its prefix (the table's key): what a prefix with one eligible candidate holds, shared
+ * by the prefixes updated one after the other alike (see LocRib.share). A Route is a Path too.
+ */
+type Path = Omit<Route, 'prefix'>;
+
+/** The Route of a Path at `prefix` (the shape `build` gives). */
+function routeOf(path: Path, prefix: number | string): Route {
+  const { family, peer, attributes } = path;
+  const r: Route =
+    path.pathId === undefined
+      ? { family, prefix, peer, attributes }
+      : { family, prefix, pathId: path.pathId, peer, attributes };
+  return path.stale === true ? { ...r, stale: true } : r;
+}
+
+function isEntry(slot: Path | Entry): slot is Entry {
   return Array.isArray(slot);
 }
 
@@ -282,19 +300,19 @@ class KnownPeer {
   ) {}
 }
 
-type Slot = Route | Entry;
+type Slot = Path | Entry;
 
 // ---- prefix tables ----
 
 /** One family's prefixes: IPv4 keys in a NumberTable, IPv6 keys in a Map. */
 class Table extends PrefixTable<Slot> {}
 
-function samePath(a: Route, peerId: string, pathId: number | undefined): boolean {
+function samePath(a: Path, peerId: string, pathId: number | undefined): boolean {
   return a.peer.id === peerId && a.pathId === pathId;
 }
 
 /** Whether a change of best would be visible: another path or another attribute set. */
-function sameBest(a: Route | undefined, b: Route | undefined): boolean {
+function sameBest(a: Path | undefined, b: Path | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
   return a.attributes === b.attributes && a.peer.id === b.peer.id && a.pathId === b.pathId;
@@ -326,6 +344,8 @@ export class LocRib {
   /** Scratch CandidateList for selection over an Entry. */
   private readonly cells: Cells;
   private routeCount = 0;
+  /** The Path `share` gave last. */
+  private lastPath: Path | undefined;
   /**
    * Times the decision process ran for a prefix: once per candidate added, replaced or removed, and
    * once per prefix a session's end or a sweep touched or a re-evaluation visited.
@@ -379,7 +399,7 @@ export class LocRib {
       this.routeCount++;
       const r = stored(route, set);
       if (this.resolvable(r)) {
-        table.set(prefix, r);
+        table.set(prefix, this.share(r));
         return { family, prefix, after: r, reason: 'only-route' };
       }
       table.set(prefix, this.loneEntry(r, set));
@@ -390,11 +410,13 @@ export class LocRib {
         this.interner.release(slot.attributes);
         const r = stored(route, set);
         if (this.resolvable(r)) {
-          table.set(prefix, r);
-          return sameBest(slot, r) ? undefined : change(family, prefix, slot, r, 'only-route');
+          table.set(prefix, this.share(r));
+          return sameBest(slot, r)
+            ? undefined
+            : change(family, prefix, routeOf(slot, prefix), r, 'only-route');
         }
         table.set(prefix, this.loneEntry(r, set));
-        return change(family, prefix, slot, undefined, undefined);
+        return change(family, prefix, routeOf(slot, prefix), undefined, undefined);
       }
       return this.paired(family, prefix, table, slot, route, set);
     }
@@ -428,7 +450,7 @@ export class LocRib {
       table.delete(prefix);
       this.routeCount--;
       this.interner.release(slot.attributes);
-      return { family, prefix, before: slot };
+      return { family, prefix, before: routeOf(slot, prefix) };
     }
     const n = this.peerNumbers.get(peerId);
     const j = n === undefined ? -1 : find(slot, keyOf(n, pathId));
@@ -471,7 +493,7 @@ export class LocRib {
       table.forEach((slot, prefix) => {
         if (!isEntry(slot)) {
           if (slot.peer.id === peerId && slot.stale !== true) {
-            table.set(prefix, { ...slot, stale: true });
+            table.set(prefix, this.share({ ...slot, stale: true }));
             marked++;
           }
           return;
@@ -506,9 +528,10 @@ export class LocRib {
       table.forEach((slot, prefix) => {
         this.decisionRuns++;
         if (!isEntry(slot)) {
-          if (!this.resolvable(slot)) {
-            table.set(prefix, this.loneEntry(slot, this.interner.setOf(slot.attributes)));
-            out.push({ family, prefix, before: slot });
+          const r = routeOf(slot, prefix);
+          if (!this.resolvable(r)) {
+            table.set(prefix, this.loneEntry(r, this.interner.setOf(slot.attributes)));
+            out.push({ family, prefix, before: r });
           }
           return;
         }
@@ -527,17 +550,18 @@ export class LocRib {
   best(family: number, prefix: number | string): Route | undefined {
     const slot = this.tables.get(family)?.get(prefix);
     if (slot === undefined) return undefined;
-    return isEntry(slot) ? bestOf(slot) : slot;
+    return isEntry(slot) ? bestOf(slot) : routeOf(slot, prefix);
   }
 
   /**
-   * Every candidate for a prefix, in arrival order. A new array; the best is the object `best`
-   * returns, the others are built anew on each call (equal, not identical).
+   * Every candidate for a prefix, in arrival order. A new array; of several candidates the best is the
+   * object `best` returns, the others are built anew on each call (equal, not identical), and so is a
+   * prefix's only route: compare routes by peer id and path id, not by identity.
    */
   candidates(family: number, prefix: number | string): readonly Route[] {
     const slot = this.tables.get(family)?.get(prefix);
     if (slot === undefined) return [];
-    return isEntry(slot) ? routesOf(family, prefix, slot) : [slot];
+    return isEntry(slot) ? routesOf(family, prefix, slot) : [routeOf(slot, prefix)];
   }
 
   /**
@@ -548,7 +572,8 @@ export class LocRib {
     const out: LocRibEntry[] = [];
     this.tables.get(family)?.forEach((slot, prefix) => {
       if (!isEntry(slot)) {
-        out.push({ prefix, routes: [slot], best: slot, reason: 'only-route' });
+        const r = routeOf(slot, prefix);
+        out.push({ prefix, routes: [r], best: r, reason: 'only-route' });
         return;
       }
       const routes = routesOf(family, prefix, slot);
@@ -559,11 +584,11 @@ export class LocRib {
     return out;
   }
 
-  /** Calls `fn` for the best route of every prefix of a family that has one (nothing allocated). */
+  /** Calls `fn` for the best route of every prefix of a family that has one. */
   forEachBest(family: number, fn: (prefix: number | string, best: Route) => void): void {
     this.tables.get(family)?.forEach((slot, prefix) => {
       if (!isEntry(slot)) {
-        fn(prefix, slot);
+        fn(prefix, routeOf(slot, prefix));
         return;
       }
       const best = bestOf(slot);
@@ -590,6 +615,30 @@ export class LocRib {
     this.lastFamily = family;
     this.lastTable = t;
     return t;
+  }
+
+  /**
+   * The Path to store for `r`: the last one given when it has the same peer, attributes, path id and
+   * staleness (the next prefix of the same UPDATE), else a new one.
+   */
+  private share(r: Path): Path {
+    const last = this.lastPath;
+    if (
+      last !== undefined &&
+      last.attributes === r.attributes &&
+      last.peer === r.peer &&
+      last.pathId === r.pathId &&
+      last.stale === r.stale &&
+      last.family === r.family
+    ) {
+      return last;
+    }
+    const { family, peer, attributes } = r;
+    const p: Path =
+      r.pathId === undefined ? { family, peer, attributes } : { family, pathId: r.pathId, peer, attributes };
+    const path = r.stale === true ? { ...p, stale: true } : p;
+    this.lastPath = path;
+    return path;
   }
 
   private resolvable(r: Route): boolean {
@@ -629,7 +678,7 @@ export class LocRib {
     family: number,
     prefix: number | string,
     table: Table,
-    lone: Route,
+    lone: Path,
     route: Route,
     set: InternedSet,
   ): Change | undefined {
@@ -641,11 +690,11 @@ export class LocRib {
     const flags = eligible ? ELIGIBLE : 0;
     // one literal (see roomFor6)
     const e: Entry = [
-      lone,
+      routeOf(lone, prefix),
       HEAD,
       0,
       first.rank.neighbourAs,
-      lone.prefix,
+      prefix,
       first,
       f.rank,
       keyOf(f.number, lone.pathId),
@@ -796,7 +845,7 @@ export class LocRib {
           table.delete(prefix);
           this.routeCount--;
           this.interner.release(slot.attributes);
-          out.push({ family, prefix, before: slot });
+          out.push({ family, prefix, before: routeOf(slot, prefix) });
           return;
         }
         const oldBi = biOf(slot);
@@ -880,6 +929,6 @@ export class LocRib {
       return;
     }
     const best = bestOf(e);
-    if (e.length === HEAD + CELLS && best !== undefined) table.set(prefix, best);
+    if (e.length === HEAD + CELLS && best !== undefined) table.set(prefix, this.share(best));
   }
 }

@@ -2,7 +2,7 @@
 // as heap numbers; NumberTable holds them in typed arrays instead (the Loc-RIB's tables, an update
 // group's Adj-RIB-Out).
 
-/** Index buckets hold key + 1, so that a new (zeroed) Float64Array is all EMPTY. */
+/** Index buckets hold a value's position + 1, so that a new (zeroed) Int32Array is all EMPTY. */
 const EMPTY = 0;
 const DELETED = -1;
 const MIN_BUCKETS = 16;
@@ -12,9 +12,10 @@ const MIN_BUCKETS = 16;
  * the order they were inserted (a freed position is reused first), their keys beside them in a
  * Float64Array, so a value need not carry its key (a number beyond the small integers that an object
  * field would hold as a 16-byte heap number).
- * The hash index is open addressing with linear probing: the keys (plus one, so that 0 is an empty
- * bucket) in a Float64Array, the position of each key's value in an Int32Array beside it; a key that is not there
- * costs one random read. Keeping the values in insertion order also keeps what they point to in that
+ * The hash index is open addressing with linear probing over an Int32Array of positions (plus one, so
+ * that 0 is an empty bucket), a probe comparing the key at that position: 8 bytes per key at the
+ * index's load of at most half (the keys are not stored twice); a key that is not there costs about
+ * one random read. Keeping the values in insertion order also keeps what they point to in that
  * order in memory (the garbage collector moves objects in the order it finds them), so prefixes that
  * arrive in the same order again, as a peer's table does, are read in memory order, and `get`
  * follows them with a cursor without reading the index at all. Twice as fast as a Map with such
@@ -23,8 +24,7 @@ const MIN_BUCKETS = 16;
  * closes the gaps.
  */
 export class NumberTable<V> {
-  private index: Float64Array;
-  private at: Int32Array;
+  private index: Int32Array;
   private mask: number;
   /** Values by position, `count` of them; undefined: a free position. */
   private values: (V | undefined)[] = new Array<V | undefined>(MIN_BUCKETS).fill(undefined);
@@ -48,8 +48,7 @@ export class NumberTable<V> {
   private missedAt = 0;
 
   constructor(buckets = MIN_BUCKETS) {
-    this.index = new Float64Array(buckets);
-    this.at = new Int32Array(buckets);
+    this.index = new Int32Array(buckets);
     this.mask = buckets - 1;
   }
 
@@ -72,12 +71,12 @@ export class NumberTable<V> {
       this.inOrder = false;
     }
     const index = this.index;
-    const x1 = k + 1;
+    const keys = this.keys;
     let free = -1;
     for (let b = this.bucket(k); ; b = (b + 1) & this.mask) {
       const x = index[b]!;
-      if (x === x1) {
-        const pos = this.at[b]!;
+      if (x > 0 && keys[x - 1] === k) {
+        const pos = x - 1;
         this.inOrder = pos === this.last + 1;
         this.last = pos;
         return this.values[pos];
@@ -103,7 +102,6 @@ export class NumberTable<V> {
       return;
     }
     const index = this.index;
-    const x1 = k + 1;
     let free = -1;
     let b: number;
     if (k === this.missed) {
@@ -111,10 +109,11 @@ export class NumberTable<V> {
       b = this.missedAt;
       if (index[b] === DELETED) free = b;
     } else {
+      const keys = this.keys;
       for (b = this.bucket(k); ; b = (b + 1) & this.mask) {
         const x = index[b]!;
-        if (x === x1) {
-          this.values[this.at[b]!] = v;
+        if (x > 0 && keys[x - 1] === k) {
+          this.values[x - 1] = v;
           return;
         }
         if (x === EMPTY) break;
@@ -133,23 +132,21 @@ export class NumberTable<V> {
     this.keys[pos] = k;
     this.size++;
     if (free >= 0) {
-      index[free] = x1;
-      this.at[free] = pos;
+      index[free] = pos + 1;
       return;
     }
-    index[b] = x1;
-    this.at[b] = pos;
+    index[b] = pos + 1;
     const buckets = this.mask + 1;
     if (++this.used * 2 > buckets) this.rehash(this.size * 4 > buckets ? buckets * 2 : buckets);
   }
 
   delete(k: number): boolean {
     const index = this.index;
-    const x1 = k + 1;
+    const keys = this.keys;
     for (let b = this.bucket(k); ; b = (b + 1) & this.mask) {
       const x = index[b]!;
-      if (x === x1) {
-        const pos = this.at[b]!;
+      if (x > 0 && keys[x - 1] === k) {
+        const pos = x - 1;
         this.missed = -1;
         index[b] = DELETED;
         this.values[pos] = undefined;
@@ -208,9 +205,7 @@ export class NumberTable<V> {
   private rehash(buckets: number, fromPositions = false): void {
     this.missed = -1;
     const old = this.index;
-    const oldAt = this.at;
-    this.index = new Float64Array(buckets);
-    this.at = new Int32Array(buckets);
+    this.index = new Int32Array(buckets);
     this.mask = buckets - 1;
     this.used = this.size;
     if (fromPositions) {
@@ -223,7 +218,7 @@ export class NumberTable<V> {
     }
     for (let i = 0; i < old.length; i++) {
       const x = old[i]!;
-      if (x > 0) this.place(x - 1, oldAt[i]!);
+      if (x > 0) this.place(this.keys[x - 1]!, x - 1);
     }
   }
 
@@ -241,8 +236,7 @@ export class NumberTable<V> {
     const index = this.index;
     let b = this.bucket(k);
     while (index[b] !== EMPTY) b = (b + 1) & this.mask;
-    index[b] = k + 1;
-    this.at[b] = pos;
+    index[b] = pos + 1;
   }
 }
 

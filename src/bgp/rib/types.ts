@@ -38,3 +38,11 @@ export interface Route {
   /** RFC 4724: kept from a restarting peer until End-of-RIB or the restart time runs out. */
   readonly stale?: boolean;
 }
+
+/**
+ * Whether two routes of one prefix are the same path: the same peer and path id (the Loc-RIB builds a
+ * route's object when asked for it, so two answers about one route are equal, not always identical).
+ */
+export function samePathOf(a: Route, b: Route): boolean {
+  return a === b || (a.peer.id === b.peer.id && a.pathId === b.pathId);
+}

@@ -73,13 +73,16 @@ export interface Chunk {
   readonly messages: number;
 }
 
+/**
+ * What the members hold at one key (its prefix and path id are the table's key): the attributes, their
+ * source and the batch that set them. Immutable and shared by every key one batch set alike (a drained
+ * UPDATE's prefixes share one), so that the table costs a reference per prefix, not an object.
+ */
 interface Held {
-  readonly prefix: number | string;
-  readonly pathId: number | undefined;
   /** undefined: withdrawn, kept as a tombstone for a member that is catching up. */
-  attributes: RouteAttributes | undefined;
-  source: string | undefined;
-  seq: number;
+  readonly attributes: RouteAttributes | undefined;
+  readonly source: string | undefined;
+  readonly seq: number;
 }
 
 interface Pending {
@@ -133,9 +136,23 @@ class PendingQueue {
 }
 
 /** Key within a family: the prefix key itself (a number for IPv4), or prefix and path id. */
-function keyOf(prefix: number | string, pathId: number | undefined): number | string {
+export function keyOf(prefix: number | string, pathId: number | undefined): number | string {
   return pathId === undefined ? prefix : `${prefix}#${pathId}`;
 }
+
+/** The prefix and path id of a key made by keyOf (IPv6 prefix keys are 9 characters, see prefix.ts). */
+export function entryOf(family: number, k: number | string): Entry {
+  if (typeof k === 'number') return { prefix: k, pathId: undefined };
+  if (family >> 8 === Afi.IPV4) {
+    const i = k.indexOf('#');
+    return { prefix: Number(k.slice(0, i)), pathId: Number(k.slice(i + 1)) };
+  }
+  if (k.length === IPV6_KEY_LENGTH) return { prefix: k, pathId: undefined };
+  return { prefix: k.slice(0, IPV6_KEY_LENGTH), pathId: Number(k.slice(IPV6_KEY_LENGTH + 1)) };
+}
+
+/** An Ipv6Key: eight address groups and the length, one character each. */
+const IPV6_KEY_LENGTH = 9;
 
 function heldTable(tables: Map<number, PrefixTable<Held>>, family: number): PrefixTable<Held> {
   let t = tables.get(family);
@@ -221,6 +238,32 @@ class ChunkWriter {
   }
   finish(seq: number, sharedEnd: number): Chunk {
     return { seq, bytes: this.w.slice(), sharedEnd, runs: this.runs, messages: this.messages };
+  }
+}
+
+/** The Held values of one batch: one per (attributes, source) set in it. */
+class Forms {
+  private readonly byAttributes = new Map<RouteAttributes | undefined, Map<string | undefined, Held>>();
+  /** The last one asked for (an UPDATE's prefixes come in a row). */
+  private last: Held | undefined;
+
+  constructor(private readonly seq: number) {}
+
+  of(attributes: RouteAttributes | undefined, source: string | undefined): Held {
+    const last = this.last;
+    if (last !== undefined && last.attributes === attributes && last.source === source) return last;
+    let bySource = this.byAttributes.get(attributes);
+    if (bySource === undefined) {
+      bySource = new Map();
+      this.byAttributes.set(attributes, bySource);
+    }
+    let h = bySource.get(source);
+    if (h === undefined) {
+      h = { attributes, source, seq: this.seq };
+      bySource.set(source, h);
+    }
+    this.last = h;
+    return h;
   }
 }
 
@@ -335,8 +378,10 @@ export class UpdateGroup {
     fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
   ): void {
     for (const [family, t] of this.held)
-      t.forEach((h) => {
-        if (h.attributes !== undefined) fn(family, h.prefix, h.pathId, h.attributes);
+      t.forEach((h, k) => {
+        if (h.attributes === undefined) return;
+        const e = entryOf(family, k);
+        fn(family, e.prefix, e.pathId, h.attributes);
       });
   }
 
@@ -349,8 +394,10 @@ export class UpdateGroup {
     fn: (family: number, prefix: number | string, pathId: number | undefined, a: RouteAttributes) => void,
   ): void {
     for (const [family, t] of this.held)
-      t.forEach((h) => {
-        if (UpdateGroup.isFor(h, m)) fn(family, h.prefix, h.pathId, h.attributes!);
+      t.forEach((h, k) => {
+        if (!UpdateGroup.isFor(h, m)) return;
+        const e = entryOf(family, k);
+        fn(family, e.prefix, e.pathId, h.attributes!);
       });
   }
 
@@ -390,6 +437,7 @@ export class UpdateGroup {
     const seq = ++this.seq;
     const keepTombstones = this.catchingUp.size > 0;
     const batches = new Map<number, Batch>();
+    const forms = new Forms(seq);
     let taken = 0;
     for (const [family, pending] of this.pending) {
       if (taken >= limit) break;
@@ -422,9 +470,7 @@ export class UpdateGroup {
           if (w) w.entries.push(p);
           else batch.withdraw.set(wk, { exclusion: before, entries: [p] });
           if (keepTombstones) {
-            h!.attributes = undefined;
-            h!.source = undefined;
-            h!.seq = seq;
+            held.set(k, forms.of(undefined, undefined));
             this.tombstones.push([family, k]);
           } else {
             held.delete(k);
@@ -452,19 +498,7 @@ export class UpdateGroup {
           if (had) this.count(before.source, before.originatorId, -1);
           this.count(now.source, now.originatorId, 1);
         }
-        if (h) {
-          h.attributes = p.attributes;
-          h.source = p.source;
-          h.seq = seq;
-        } else {
-          held.set(k, {
-            prefix: p.prefix,
-            pathId: p.pathId,
-            attributes: p.attributes,
-            source: p.source,
-            seq,
-          });
-        }
+        held.set(k, forms.of(p.attributes, p.source));
       }
       pending.trim();
     }
@@ -542,20 +576,21 @@ export class UpdateGroup {
       const all = since === 0 || full.has(family);
       const announce = new Map<RouteAttributes, Entry[]>();
       const withdraw: Entry[] = [];
-      t.forEach((h) => {
+      t.forEach((h, k) => {
         if (!all && h.seq <= since) return;
         const a = h.attributes;
         if (a !== undefined && UpdateGroup.isFor(h, m)) {
           const list = announce.get(a);
-          if (list) list.push(h);
-          else announce.set(a, [h]);
+          if (list) list.push(entryOf(family, k));
+          else announce.set(a, [entryOf(family, k)]);
         } else if (since > 0) {
-          withdraw.push(h);
+          withdraw.push(entryOf(family, k));
         }
       });
       previous?.held.get(family)?.forEach((h, k) => {
         const here = t.get(k);
-        if (UpdateGroup.isFor(h, m) && (here === undefined || !UpdateGroup.isFor(here, m))) withdraw.push(h);
+        if (UpdateGroup.isFor(h, m) && (here === undefined || !UpdateGroup.isFor(here, m)))
+          withdraw.push(entryOf(family, k));
       });
       const addPath = hasAddPath(ctx, family >> 8, family & 255);
       for (const [a, entries] of announce) w.run(NOBODY, (bw) => this.announce(bw, family, a, entries));

@@ -15,7 +15,7 @@ import {
   ipv6KeyFromBytes,
   ipv6KeyLen,
 } from '../../bgp/messages/prefix.js';
-import { LOCAL_PEER_ID, type Route } from '../../bgp/rib/types.js';
+import { LOCAL_PEER_ID, type Route, samePathOf } from '../../bgp/rib/types.js';
 import type { Peer } from '../../speaker/peer.js';
 import type { Speaker } from '../../speaker/speaker.js';
 import type { RoutePrefix } from './commands.js';
@@ -229,7 +229,8 @@ function* nets(speaker: Speaker, family: number, prefix: RoutePrefix | undefined
     const candidates = rib.candidates(family, key);
     if (candidates.length === 0) continue; // withdrawn meanwhile
     const best = rib.best(family, key);
-    const ordered = best === undefined ? [...candidates] : [best, ...candidates.filter((r) => r !== best)];
+    const ordered =
+      best === undefined ? [...candidates] : [best, ...candidates.filter((r) => !samePathOf(r, best))];
     yield {
       prefix: typeof key === 'number' ? formatIpv4Key(key) : formatIpv6Key(key),
       routes: ordered.map((r) => birdRoute(r, r === best, best !== undefined, speaker, names)),
