@@ -32,9 +32,25 @@ const SCOPE_NUMBERS: Readonly<Record<string, number>> = {
   nowhere: 255,
 };
 
+/** `v` when it is decimal digits without a leading zero, at most 10 of them; else undefined. */
+function shortDecimal(v: string): number | undefined {
+  const n = v.length;
+  if (n === 0 || n > 10 || (n > 1 && v.charCodeAt(0) === 48)) return undefined;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
 function numberOrName(v: unknown, names: Readonly<Record<string, number>>, max: number): number | undefined {
   if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= max ? v : undefined;
   if (typeof v !== 'string') return undefined;
+  // `-N` prints numbers: the common case without the regular expression below
+  const d = shortDecimal(v);
+  if (d !== undefined) return d <= max ? d : undefined;
   if (/^(0|[1-9]\d*|0x[0-9a-fA-F]+)$/.test(v)) {
     const n = Number(v);
     return n <= max ? n : undefined;
@@ -68,9 +84,10 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function flagsOf(o: Json): readonly string[] {
+/** Whether `o`'s `flags` list holds `flag`. */
+function hasFlag(o: Json, flag: string): boolean {
   const f = o['flags'];
-  return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : [];
+  return Array.isArray(f) && f.includes(flag);
 }
 
 /** A next hop of a JSON route (the route itself for a single-path route), or the reason it is bad. */
@@ -90,7 +107,7 @@ function jsonNextHop(o: Json): KernelNextHop | string | undefined {
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1) {
     return `bad weight ${JSON.stringify(weight)}`;
   }
-  const onlink = flagsOf(o).includes('onlink');
+  const onlink = hasFlag(o, 'onlink');
   if (gateway === undefined) return { dev: dev as string, onlink, weight };
   if (dev === undefined) return { gateway, onlink, weight };
   return { gateway, dev, onlink, weight };
@@ -174,7 +191,7 @@ export function parseRouteDump(text: string, family: FamilyName, table: number):
   const routes: KernelRoute[] = [];
   const problems: string[] = [];
   for (const item of v) {
-    if (isObject(item) && (item['cache'] !== undefined || flagsOf(item).includes('cache'))) continue;
+    if (isObject(item) && (item['cache'] !== undefined || hasFlag(item, 'cache'))) continue;
     const r = routeFromJson(item, family, table);
     if (typeof r === 'string') problems.push(`${r} in ${JSON.stringify(item).slice(0, 200)}`);
     else if (r.table === table) routes.push(r);

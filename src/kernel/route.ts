@@ -121,7 +121,12 @@ export interface KernelRoute {
  * priority. `ip route replace` overwrites the route with the same key, whatever its protocol.
  */
 export function routeKey(r: Pick<KernelRoute, 'table' | 'prefix' | 'metric' | 'tos' | 'from'>): string {
-  return `${r.table} ${r.prefix} ${r.metric} ${r.tos}${r.from === undefined ? '' : ` ${r.from}`}`;
+  // joined, not a template literal: `join` makes a flat string, a template of this length a rope (a
+  // cons string), which each map it is looked up in, and each comparison with another key object of
+  // the same text, must walk first (~0.4 us per key and map for the first look-up of 100,000 keys)
+  return r.from === undefined
+    ? [r.table, r.prefix, r.metric, r.tos].join(' ')
+    : [r.table, r.prefix, r.metric, r.tos, r.from].join(' ');
 }
 
 export function sameNextHops(a: readonly KernelNextHop[], b: readonly KernelNextHop[]): boolean {

@@ -2,8 +2,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { canonicalAddress, canonicalPrefix } from '../../src/kernel/address.js';
-import { MonitorParser, parseRouteDump, parseRouteText, words } from '../../src/kernel/parse.js';
-import type { KernelRoute } from '../../src/kernel/route.js';
+import {
+  MonitorParser,
+  parseProtocol,
+  parseRouteDump,
+  parseRouteText,
+  parseTable,
+  parseType,
+  words,
+} from '../../src/kernel/parse.js';
+import { type KernelRoute, routeKey } from '../../src/kernel/route.js';
 
 // `ip -N -j route show table main`
 const V4_DUMP =
@@ -316,5 +324,78 @@ describe('the hot paths of parsing', () => {
     );
     expect(from.kind === 'route' && from.route.from).toBe('fd00:1::/64');
     expect(from.kind === 'route' && from.route.metric).toBe(1024);
+  });
+
+  it('numeric fields: decimal text without the regular expression, the same answers as before', () => {
+    // [text, protocol (<= 255), table (<= 2^32 - 1), type (RTN_* number or name)], as the parser
+    // answered before its decimal fast path (a leading zero, a sign, blanks, an exponent: refused)
+    const cases: [string | number, number | undefined, number | undefined, string | undefined][] = [
+      ['0', 0, 0, 'unspec'],
+      ['3', 3, 3, 'broadcast'],
+      ['12', 12, 12, undefined],
+      ['255', 255, 255, undefined],
+      ['256', undefined, 256, undefined],
+      ['012', undefined, undefined, undefined],
+      ['00', undefined, undefined, undefined],
+      ['', undefined, undefined, undefined],
+      ['4294967295', undefined, 4294967295, undefined],
+      ['4294967296', undefined, undefined, undefined],
+      ['9999999999', undefined, undefined, undefined],
+      ['12345678901', undefined, undefined, undefined],
+      ['0x10', 16, 16, undefined],
+      ['0xff', 255, 255, undefined],
+      ['0x100', undefined, 256, undefined],
+      ['bird', 12, undefined, undefined],
+      ['kernel', 2, undefined, undefined],
+      ['main', undefined, 254, undefined],
+      ['local', undefined, 255, 'local'],
+      ['1e3', undefined, undefined, undefined],
+      [' 12', undefined, undefined, undefined],
+      ['12 ', undefined, undefined, undefined],
+      ['-1', undefined, undefined, undefined],
+      ['+1', undefined, undefined, undefined],
+      ['1.5', undefined, undefined, undefined],
+      [7, 7, 7, 'unreachable'],
+      [300, undefined, 300, undefined],
+      [-1, undefined, undefined, undefined],
+    ];
+    for (const [v, protocol, table, type] of cases) {
+      expect([parseProtocol(v), parseTable(v), parseType(v)], String(v)).toEqual([protocol, table, type]);
+    }
+  });
+
+  it('flags: onlink and cache found among other entries, entries that are not strings ignored', () => {
+    const dump = JSON.stringify([
+      { dst: '10.1.0.0/26', gateway: '10.0.0.2', dev: 'tunl0', flags: [1, 'linkdown', 'onlink'] },
+      { dst: '10.2.0.0/26', gateway: '10.0.0.2', dev: 'eth0', flags: [null, { onlink: true }] },
+      { dst: '10.3.0.0/26', gateway: '10.0.0.2', dev: 'eth0', flags: 'onlink' },
+      { dst: '10.4.0.0/26', gateway: '10.0.0.2', dev: 'eth0', flags: [2, 'cache'] },
+      {
+        dst: '10.5.0.0/26',
+        protocol: '12',
+        flags: ['onlink'],
+        nexthops: [
+          { gateway: '10.0.0.2', dev: 'tunl0', weight: 1, flags: ['onlink'] },
+          { gateway: '10.0.0.3', dev: 'eth0', weight: 2, flags: ['dead', 7] },
+        ],
+      },
+    ]);
+    const { routes, problems } = parseRouteDump(dump, 'ipv4-unicast', 254);
+    expect(problems).toEqual([]);
+    expect(routes.map((r) => [r.prefix, r.nextHops.map((h) => h.onlink)])).toEqual([
+      ['10.1.0.0/26', [true]],
+      ['10.2.0.0/26', [false]],
+      ['10.3.0.0/26', [false]],
+      ['10.5.0.0/26', [true, false]],
+    ]);
+  });
+
+  it('routeKey: table, prefix, metric, TOS and source prefix, as text', () => {
+    const r = { table: 254, prefix: '10.1.0.0/26', metric: 0, tos: 0 };
+    expect(routeKey(r)).toBe('254 10.1.0.0/26 0 0');
+    expect(routeKey({ ...r, prefix: '10.98.0.0/16', tos: 16, table: 100 })).toBe('100 10.98.0.0/16 0 16');
+    expect(routeKey({ table: 254, prefix: 'fd00:60::/64', metric: 1024, tos: 0, from: 'fd00:1::/64' })).toBe(
+      '254 fd00:60::/64 1024 0 fd00:1::/64',
+    );
   });
 });
