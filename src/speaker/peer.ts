@@ -800,6 +800,12 @@ export class Peer implements LinkOwner, RibPeer {
     const link = this.established;
     if (!link) return;
     if (link.whenWritable(() => this.flush())) return;
+    // several items queued leave in one writev (one system call); a lone one is written as it is
+    if (this.output.length > 1) link.corked(() => this.writeOutput(link));
+    else this.writeOutput(link);
+  }
+
+  private writeOutput(link: Link): void {
     let i = 0;
     let ok = true;
     while (ok && i < this.output.length) {

@@ -3,7 +3,7 @@
 // of UPDATEs is encoded once; a received route is stored once (the Adj-RIB-In and the Loc-RIB share its
 // attributes, with an eBGP LOCAL_PREF dropped); a restarting speaker sends nothing until End-of-RIB.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONTEXT } from '../../src/bgp/messages/context.js';
 import { AsPathSegmentType, IPV4_UNICAST, Origin } from '../../src/bgp/messages/iana.js';
 import { decodeMessage } from '../../src/bgp/messages/message.js';
@@ -120,6 +120,70 @@ describe('Router', () => {
     expect(router.decisionStats()).toEqual({ runs: 4, bestChanges: 3 });
     router.detach(clients[1]!);
     expect(router.decisionStats()).toEqual({ runs: 5, bestChanges: 4 });
+  });
+
+  it('drains a change after a quiet spell on the next turn, and a stream of changes once per drainGapMs', () => {
+    vi.useFakeTimers();
+    try {
+      const { router, turns, run } = reflector();
+      router.drainGapMs = 25;
+      router.drainBurst = 1;
+      const [a, b] = [1, 2].map((i) => new FakePeer(peer(`c${i}`, `10.0.0.${i}`, { rrClient: true })));
+      router.attach(a!);
+      router.attach(b!);
+      // quiet until now: the next turn
+      router.receive(a!, announce(['10.1.0.0/26'], '100.64.0.1'));
+      expect(turns).toHaveLength(1);
+      run();
+      expect(b!.chunks).toHaveLength(1);
+      // 10 ms later, two more UPDATEs: they wait for the gap, then leave in one chunk
+      vi.advanceTimersByTime(10);
+      router.receive(a!, announce(['10.1.0.64/26'], '100.64.0.1'));
+      router.receive(a!, announce(['10.1.0.128/26'], '100.64.0.1'));
+      expect(turns).toHaveLength(0);
+      vi.advanceTimersByTime(14);
+      expect(b!.chunks).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(b!.chunks).toHaveLength(2);
+      expect([...b!.routes.keys()]).toEqual(['10.1.0.0/26', '10.1.0.64/26', '10.1.0.128/26']);
+      // quiet again for longer than the gap: the next turn
+      vi.advanceTimersByTime(100);
+      router.receive(a!, announce(['10.1.0.192/26'], '100.64.0.1'));
+      expect(turns).toHaveLength(1);
+      run();
+      expect(b!.chunks).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('drains a burst of drainBurst at once, then paces', () => {
+    vi.useFakeTimers();
+    try {
+      const { router, turns, run } = reflector();
+      router.drainGapMs = 25;
+      router.drainBurst = 3;
+      const [a, b] = [1, 2].map((i) => new FakePeer(peer(`c${i}`, `10.0.0.${i}`, { rrClient: true })));
+      router.attach(a!);
+      router.attach(b!);
+      for (let i = 0; i < 3; i++) {
+        router.receive(a!, announce([`10.1.${i}.0/26`], '100.64.0.1'));
+        expect(turns).toHaveLength(1);
+        run();
+        expect(b!.chunks).toHaveLength(i + 1);
+      }
+      // the bucket is empty: the fourth waits a whole gap, the fifth comes with it
+      router.receive(a!, announce(['10.1.3.0/26'], '100.64.0.1'));
+      router.receive(a!, announce(['10.1.4.0/26'], '100.64.0.1'));
+      expect(turns).toHaveLength(0);
+      vi.advanceTimersByTime(24);
+      expect(b!.chunks).toHaveLength(3);
+      vi.advanceTimersByTime(1);
+      expect(b!.chunks).toHaveLength(4);
+      expect(b!.routes.size).toBe(5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stores a received route once: the Adj-RIB-In holds the Loc-RIB object, without an eBGP LOCAL_PREF', () => {

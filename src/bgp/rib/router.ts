@@ -152,6 +152,17 @@ export class Router {
   /** Groups with changes to encode, and whether a turn is booked for them. */
   private readonly dirty = new Set<GroupState>();
   private drainBooked = false;
+  /**
+   * Pacing of the drains (a token bucket): at most `drainBurst` drains at once, then one per
+   * `drainGapMs` (0: a drain on every turn with changes). A few changes after a quiet spell go out on
+   * the next turn all the same; under a stream of changes (sessions coming up one after the other, a
+   * cold start) each group sends one larger chunk per gap instead of one per turn, and every member's
+   * socket takes a write per chunk.
+   */
+  drainGapMs = 0;
+  drainBurst = 4;
+  private drainTokens = Number.POSITIVE_INFINITY;
+  private tokensAt = 0;
   private readonly subscribers = new Set<SelectedListener>();
   /** ECMP for subscribers: equal-cost paths beside the best (BIRD's merge paths). */
   multipathEnabled = true;
@@ -710,13 +721,29 @@ export class Router {
     this.bookDrain();
   }
 
-  private bookDrain(): void {
+  /** Books a drain: on a later turn, or once drainGapMs have passed since the last one began. */
+  private bookDrain(goOn = false): void {
     if (this.drainBooked || this.dirty.size === 0) return;
     this.drainBooked = true;
-    this.later(() => {
+    const run = (): void => {
       this.drainBooked = false;
       this.drainGroups();
-    });
+    };
+    // a drain that goes on from the last one (its budget ran out) takes no token
+    const wait = goOn ? 0 : this.takeDrainToken();
+    if (wait > 0) setTimeout(run, wait);
+    else this.later(run);
+  }
+
+  /** Takes a drain token; returns how long to wait for it, ms (0: there was one). */
+  private takeDrainToken(): number {
+    if (this.drainGapMs <= 0) return 0;
+    const now = Date.now();
+    const refill = (now - this.tokensAt) / this.drainGapMs;
+    this.drainTokens = Math.min(this.drainBurst, this.drainTokens + refill) - 1;
+    this.tokensAt = now;
+    // in debt: wait until the bucket is back at zero
+    return this.drainTokens >= 0 ? 0 : -this.drainTokens * this.drainGapMs;
   }
 
   /**
@@ -734,7 +761,8 @@ export class Router {
       if (gs.group.pendingCount === 0) this.dirty.delete(gs);
       if (performance.now() >= deadline) break;
     }
-    this.bookDrain();
+    // what the budget left goes on at once
+    this.bookDrain(true);
   }
 
   /** ADD-PATH: the group gets every path of the prefix it may receive, each under its own path id. */
