@@ -9,6 +9,7 @@
 //   await gen.stop();
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../../test/helpers/root.js';
 import type {
@@ -41,11 +42,30 @@ export function nodeCommand(moduleUrl: URL, nodeArgs: readonly string[] = [], cp
   const viaTsx = moduleUrl.pathname.endsWith('.ts');
   const node = [
     process.execPath,
+    // what running the file as a command adds (the `tern` bin's V8 options)
+    ...shebangNodeArgs(fileURLToPath(moduleUrl)),
     ...nodeArgs,
     ...(viaTsx ? ['--import', 'tsx'] : []),
     fileURLToPath(moduleUrl),
   ];
   return cpus !== undefined && canPin() ? ['taskset', '-c', cpus, ...node] : node;
+}
+
+/** The node options of a script's `#!/usr/bin/env -S node ...` line (none for a plain `node` line). */
+export function shebangNodeArgs(file: string): string[] {
+  let first: string;
+  try {
+    first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? '';
+  } catch {
+    return [];
+  }
+  const m = /^#!\/usr\/bin\/env -S node((?:\s+\S+)*)\s*$/.exec(first);
+  return m === null
+    ? []
+    : m[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((a) => a !== '');
 }
 
 interface Waiter {

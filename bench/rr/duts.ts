@@ -171,7 +171,8 @@ const tern: DutAdapter = {
   id: 'tern',
   name: 'tern',
   notes:
-    'node dist/cli/main.js run (tsconfig.build.json); one peer per client address (passive, rrClient); ' +
+    'node --max-semi-space-size=4 dist/cli/main.js run (the V8 option of the tern bin; tsconfig.build.json); ' +
+    'one peer per client address (passive, rrClient); ' +
     'nextHopResolution none; kernel learn/write off, scanTime 0; gracefulRestart on (restartTime 120); ' +
     'no timers beyond holdTime (errorWaitTime default [5, 30])',
   missing: () => undefined,
