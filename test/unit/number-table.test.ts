@@ -4,18 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { NumberTable } from '../../src/bgp/rib/number-table.js';
-
-/** A small deterministic generator (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/stream.js';
 
 function same(t: NumberTable<string>, m: Map<number, string>): void {
   expect(t.size).toBe(m.size);
@@ -29,7 +18,7 @@ function same(t: NumberTable<string>, m: Map<number, string>): void {
 describe('NumberTable', () => {
   for (const seed of [1, 2, 3, 42]) {
     it(`behaves as a Map under random operations (seed ${seed})`, () => {
-      const rnd = random(seed);
+      const rnd = prng(seed);
       const t = new NumberTable<string>();
       const m = new Map<number, string>();
       // a pool of keys: /32-style keys far beyond 2^31, small ones, 0
