@@ -92,6 +92,17 @@ function reflector(): { router: Router; turns: (() => void)[]; run: () => void }
   return { router, turns, run };
 }
 
+/** A reflector whose drains are paced (25 ms, `burst` at once) with two clients attached. */
+function paced(burst: number): ReturnType<typeof reflector> & { a: FakePeer; b: FakePeer } {
+  const r = reflector();
+  r.router.drainGapMs = 25;
+  r.router.drainBurst = burst;
+  const [a, b] = [1, 2].map((i) => new FakePeer(peer(`c${i}`, `10.0.0.${i}`, { rrClient: true })));
+  r.router.attach(a!);
+  r.router.attach(b!);
+  return { ...r, a: a!, b: b! };
+}
+
 describe('Router', () => {
   it('gives sessions with the same export result one group and one chunk, never a route back to its source', () => {
     const { router, turns, run } = reflector();
@@ -125,12 +136,7 @@ describe('Router', () => {
   it('drains a change after a quiet spell on the next turn, and a stream of changes once per drainGapMs', () => {
     vi.useFakeTimers();
     try {
-      const { router, turns, run } = reflector();
-      router.drainGapMs = 25;
-      router.drainBurst = 1;
-      const [a, b] = [1, 2].map((i) => new FakePeer(peer(`c${i}`, `10.0.0.${i}`, { rrClient: true })));
-      router.attach(a!);
-      router.attach(b!);
+      const { router, turns, run, a, b } = paced(1);
       // quiet until now: the next turn
       router.receive(a!, announce(['10.1.0.0/26'], '100.64.0.1'));
       expect(turns).toHaveLength(1);
@@ -160,12 +166,7 @@ describe('Router', () => {
   it('drains a burst of drainBurst at once, then paces', () => {
     vi.useFakeTimers();
     try {
-      const { router, turns, run } = reflector();
-      router.drainGapMs = 25;
-      router.drainBurst = 3;
-      const [a, b] = [1, 2].map((i) => new FakePeer(peer(`c${i}`, `10.0.0.${i}`, { rrClient: true })));
-      router.attach(a!);
-      router.attach(b!);
+      const { router, turns, run, a, b } = paced(3);
       for (let i = 0; i < 3; i++) {
         router.receive(a!, announce([`10.1.${i}.0/26`], '100.64.0.1'));
         expect(turns).toHaveLength(1);
